@@ -1,0 +1,3 @@
+from .configuration_berxit import BerxitConfig
+
+__all__ = ["BerxitConfig"]

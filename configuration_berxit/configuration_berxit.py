@@ -1,0 +1,124 @@
+"""BerxitConfig: a BERT-family backbone plus the settings that decide when an example may leave early."""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+# Backbones whose embeddings and layers the early-exit loop knows how to drive one layer at a time.
+SUPPORTED_BACKBONES = ("bert", "roberta")
+EXIT_RULES = ("certainty", "entropy", "patience")
+PROBLEM_TYPES = ("single_label_classification", "regression")
+
+
+class BerxitConfig(PreTrainedConfig):
+    r"""
+    Configuration of a BERxiT model: a BERT or RoBERTa backbone with an exit (pooler + task head) after every
+    layer and one certainty head shared by all of them (Xin et al., EACL 2021).
+
+    Args:
+        backbone_config (`dict` or `PreTrainedConfig`, *optional*):
+            Configuration of the backbone (`model_type` "bert" or "roberta"). Defaults to a BERT-base config.
+        exit_rule (`str`, *optional*, defaults to `"certainty"`):
+            Default rule of [`BerxitModel.early_exit_forward`] and of serving at `exit_threshold`:
+            `"certainty"` (exit once the certainty head says >= threshold), `"entropy"` (DeeBERT: exit once
+            `1 - entropy / log(num_labels)` >= threshold) or `"patience"` (PABEE: exit once the prediction has
+            not changed for `patience` layers).
+        exit_threshold (`float` or `list[float]`, *optional*):
+            The operating point, in [0, 1]: one value, or one per early exit (`num_hidden_layers - 1` values; the
+            last layer always answers). When set, a model in eval mode serves at it: `forward` without labels
+            runs only the layers each example needs, so pipelines and `Trainer.predict` use it unchanged.
+        patience (`int`, *optional*, defaults to 2):
+            How many consecutive layers must agree with the previous one before the patience rule exits.
+        num_labels (`int`): number of classes; 1 means regression (`problem_type="regression"`).
+
+    Example:
+
+    ```python
+    >>> from berxit import BerxitConfig, BerxitModel
+    >>> config = BerxitConfig(backbone_config={"model_type": "bert", "num_hidden_layers": 6}, num_labels=2)
+    >>> model = BerxitModel(config)
+    ```
+    """
+
+    model_type = "berxit"
+    sub_configs_defaults = {"backbone_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
+    # Scalars that Trainer must not gather as predictions.
+    keys_to_ignore_at_inference = ["task_loss", "certainty_loss"]
+
+    backbone_config: dict | PreTrainedConfig | None = None
+    exit_rule: str = "certainty"
+    exit_threshold: float | list[float] | None = None
+    patience: int = 2
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        backbone_type = self.backbone_config.model_type
+        if backbone_type not in SUPPORTED_BACKBONES:
+            raise ValueError(
+                f"backbone_config: berxit supports backbones of model_type {SUPPORTED_BACKBONES}, got {backbone_type!r}."
+            )
+        if self.problem_type is None:
+            self.problem_type = "regression" if self.num_labels == 1 else "single_label_classification"
+        if self.problem_type not in PROBLEM_TYPES:
+            raise ValueError(f"problem_type: expected one of {PROBLEM_TYPES}, got {self.problem_type!r}.")
+        if (self.problem_type == "regression") != (self.num_labels == 1):
+            raise ValueError(
+                f"num_labels: regression needs num_labels=1 and classification at least 2; got num_labels="
+                f"{self.num_labels} with problem_type={self.problem_type!r}."
+            )
+        if self.exit_rule not in EXIT_RULES:
+            raise ValueError(f"exit_rule: expected one of {EXIT_RULES}, got {self.exit_rule!r}.")
+        if self.exit_rule == "patience" and self.exit_threshold is not None:
+            raise ValueError("exit_threshold: the patience rule takes no threshold; leave it None and set `patience`.")
+        if self.exit_threshold is not None:
+            validate_threshold(self.exit_threshold, self.num_hidden_layers, name="exit_threshold")
+        validate_patience(self.patience)
+
+    @property
+    def num_hidden_layers(self) -> int:
+        return self.backbone_config.num_hidden_layers
+
+    @property
+    def hidden_size(self) -> int:
+        return self.backbone_config.hidden_size
+
+    @property
+    def is_regression(self) -> bool:
+        return self.problem_type == "regression"
+
+    @classmethod
+    def from_dict(cls, config_dict: dict, **kwargs):
+        if config_dict.get("model_type") in SUPPORTED_BACKBONES:
+            raise ValueError(
+                f"This is a plain {config_dict['model_type']} checkpoint, not a berxit one. Start from it with "
+                "`BerxitForSequenceClassification.from_pretrained_backbone(path, num_labels=...)`."
+            )
+        return super().from_dict(config_dict, **kwargs)
+
+
+def validate_threshold(threshold, num_layers: int, name: str = "threshold") -> list[float]:
+    """Checks one threshold or one per early exit, all in [0, 1]; returns one value per early exit."""
+    values = list(threshold) if isinstance(threshold, (list, tuple)) else [threshold] * (num_layers - 1)
+    if isinstance(threshold, (list, tuple)) and len(values) != num_layers - 1:
+        raise ValueError(
+            f"{name}: a per-layer list needs one value per early exit (num_hidden_layers - 1 = {num_layers - 1}), "
+            f"got {len(values)}."
+        )
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name}: expected a number in [0, 1] or a list of them, got {value!r}.")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name}: expected values in [0, 1], got {value!r}.")
+    return [float(v) for v in values]
+
+
+def validate_patience(patience) -> int:
+    if isinstance(patience, bool) or not isinstance(patience, int):
+        raise TypeError(f"patience: expected an int >= 1, got {patience!r}.")
+    if patience < 1:
+        raise ValueError(f"patience: expected an int >= 1, got {patience}.")
+    return patience
+
+
+__all__ = ["BerxitConfig"]

@@ -1,0 +1,40 @@
+"""The per-layer exit (pooler + task head) and the certainty head that all exits share."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .backbones import build_pooler
+
+
+class BerxitExit(nn.Module):
+    """Pools the [CLS] state of one layer and predicts from it, like BERT's own classification head."""
+
+    def __init__(self, config):
+        super().__init__()
+        backbone_config = config.backbone_config
+        self.pooler = build_pooler(backbone_config)
+        dropout = backbone_config.classifier_dropout
+        self.dropout = nn.Dropout(dropout if dropout is not None else backbone_config.hidden_dropout_prob)
+        self.classifier = nn.Linear(backbone_config.hidden_size, config.num_labels)
+
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns `(pooled, logits)`; the pooled vector is what the certainty head reads too."""
+        pooled = self.dropout(self.pooler(hidden_states))
+        return pooled, self.classifier(pooled)
+
+
+class BerxitCertaintyHead(nn.Module):
+    """`sigmoid(Linear(hidden, 1))` over an exit's pooled vector: how likely that exit's answer is right.
+
+    One head for every layer, so it learns a single mapping from "shape of the hidden state" to "this depth is
+    enough"; it never looks at the logits, which is why it also works for regression.
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        self.dense = nn.Linear(config.backbone_config.hidden_size, 1)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.dense(pooled)).squeeze(-1)

@@ -1,0 +1,321 @@
+"""BERxiT models: a BERT-family backbone with an exit after every layer and one shared certainty head."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers import AutoModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.masking_utils import create_bidirectional_mask
+from transformers.utils import logging
+
+from ..configuration_berxit.configuration_berxit import BerxitConfig
+from .backbones import build_backbone, max_sequence_length
+from .exit_rules import make_exit_rule, replay_exit_layers
+from .exits import BerxitCertaintyHead, BerxitExit
+from .losses import OBJECTIVES, certainty_targets, check_labels, objective_task_loss, task_losses
+from .outputs import BerxitEarlyExitOutput, BerxitModelOutput
+from .remote_code import AUTO_MAP, write_remote_code
+
+logger = logging.get_logger(__name__)
+
+# Keyword arguments of `from_pretrained_backbone` that describe the task and exiting rather than the backbone.
+BERXIT_CONFIG_KWARGS = ("num_labels", "id2label", "label2id", "problem_type", "exit_rule", "exit_threshold", "patience")
+
+
+class BerxitPreTrainedModel(PreTrainedModel):
+    config: BerxitConfig
+    config_class = BerxitConfig
+    base_model_prefix = "berxit"
+    _supports_sdpa = True
+
+    def _init_weights(self, module):
+        # The backbone is a PreTrainedModel and initialises itself; this covers the exits and certainty head.
+        if isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=self.config.backbone_config.initializer_range)
+            init.zeros_(module.bias)
+
+    @classmethod
+    def from_pretrained_backbone(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs):
+        r"""
+        Starts a BERxiT model from a plain pretrained BERT or RoBERTa checkpoint (a Hub id or a local folder).
+
+        Every backbone weight is loaded exactly and every exit's pooler starts as a copy of the pretrained pooler;
+        only the exits' task heads and the certainty head are new (and logged as such).
+
+        Args:
+            pretrained_model_name_or_path: the plain checkpoint.
+            kwargs: `num_labels`, `id2label`, `label2id`, `problem_type`, `exit_rule`, `exit_threshold` and
+                `patience` go to [`BerxitConfig`]; the rest (`revision`, `dtype`, `attn_implementation`, ...) to
+                `AutoModel.from_pretrained` for the backbone.
+
+        Example:
+
+        ```python
+        >>> model = BerxitForSequenceClassification.from_pretrained_backbone("google-bert/bert-base-uncased", num_labels=2)
+        ```
+        """
+        config_kwargs = {key: kwargs.pop(key) for key in BERXIT_CONFIG_KWARGS if key in kwargs}
+        backbone, loading_info = AutoModel.from_pretrained(
+            pretrained_model_name_or_path, output_loading_info=True, **kwargs
+        )
+        config = BerxitConfig(backbone_config=backbone.config.to_dict(), **config_kwargs)
+        if "attn_implementation" in kwargs:
+            config._attn_implementation = kwargs["attn_implementation"]
+        model = cls(config).to(backbone.dtype)
+
+        pooler = backbone.pooler
+        pooler_is_pretrained = pooler is not None and not any(
+            key.startswith("pooler.") for key in loading_info["missing_keys"]
+        )
+        backbone.pooler = None
+        model.base_model.backbone.load_state_dict(backbone.state_dict())
+        new_weights = ["exits.*.classifier", "certainty_head"]
+        if pooler_is_pretrained:
+            for exit_ in model.base_model.exits:
+                exit_.pooler.load_state_dict(pooler.state_dict())
+        else:
+            new_weights.insert(0, "exits.*.pooler")
+        logger.warning(
+            f"{cls.__name__} starts from the {config.backbone_config.model_type} checkpoint "
+            f"{pretrained_model_name_or_path}; these weights are new and need fine-tuning: {', '.join(new_weights)}."
+        )
+        return model
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
+        """`PreTrainedModel.save_pretrained`, plus the flat source files that `trust_remote_code=True` loads."""
+        if os.path.isfile(save_directory):
+            raise ValueError(f"save_directory: expected a directory, got the file {save_directory}.")
+        os.makedirs(save_directory, exist_ok=True)
+        # Written before the weights so that `push_to_hub=True` uploads them along.
+        write_remote_code(save_directory, type(self.config))
+        self.config.auto_map = dict(AUTO_MAP)
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+class BerxitModel(BerxitPreTrainedModel):
+    r"""
+    The full early-exit model: backbone, one exit per layer and the shared certainty head.
+
+    - `forward` runs every layer and returns every exit's logits and certainty, and the loss of an objective.
+    - `early_exit_forward` runs each example only as deep as it needs, in batches (generate-style).
+    - In eval mode with `config.exit_threshold` set, `forward` without labels *is* `early_exit_forward` at the
+      config's operating point, so pipelines and `Trainer.predict` serve there unchanged; with labels it still
+      runs every layer and reports each example's answer at that point in `logits` and `exit_layers`.
+    """
+
+    def __init__(self, config: BerxitConfig):
+        super().__init__(config)
+        self.backbone = build_backbone(config.backbone_config)
+        self.exits = nn.ModuleList(BerxitExit(config) for _ in range(config.num_hidden_layers))
+        self.certainty_head = BerxitCertaintyHead(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.backbone.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module):
+        self.backbone.set_input_embeddings(value)
+
+    def _embed(self, input_ids, attention_mask, token_type_ids) -> tuple[torch.Tensor, torch.Tensor]:
+        """Checks the inputs and returns the embedded batch with an explicit 2-d attention mask."""
+        if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+            raise ValueError("input_ids: expected a 2-d tensor of token ids, shape (batch_size, sequence_length).")
+        if input_ids.is_floating_point():
+            raise TypeError(f"input_ids: expected integer token ids, got dtype {input_ids.dtype}.")
+        batch_size, length = input_ids.shape
+        if batch_size == 0 or length == 0:
+            raise ValueError(f"input_ids: the batch is empty (shape {tuple(input_ids.shape)}).")
+        limit = max_sequence_length(self.config.backbone_config)
+        if length > limit:
+            raise ValueError(f"input_ids: sequences of {length} tokens exceed the backbone's limit of {limit}.")
+        for name, tensor in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
+            if tensor is not None and tensor.shape != input_ids.shape:
+                raise ValueError(
+                    f"{name}: expected the shape of input_ids {tuple(input_ids.shape)}, got {tuple(tensor.shape)}."
+                )
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        hidden_states = self.backbone.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+        return hidden_states, attention_mask
+
+    def _layer_mask(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor):
+        """The backbone's own 4-d mask for its attention implementation (None when nothing is padded)."""
+        return create_bidirectional_mask(
+            config=self.backbone.config, inputs_embeds=hidden_states, attention_mask=attention_mask
+        )
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        objective: str = "all_exits",
+    ) -> BerxitModelOutput | BerxitEarlyExitOutput:
+        r"""
+        labels (`torch.Tensor` of shape `(batch_size,)`, *optional*):
+            Class indices (integers) or regression targets (floats). Given labels, the loss is the task loss of
+            `objective` plus the certainty loss.
+        objective (`str`, *optional*, defaults to `"all_exits"`):
+            Which exits' task losses to train: `"all_exits"`, `"final_exit"` or `"early_exits"`. The certainty
+            loss is added whatever the objective.
+        """
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}.")
+        serving = not self.training and self.config.exit_threshold is not None
+        if serving and labels is None:
+            return self.early_exit_forward(input_ids, attention_mask, token_type_ids)
+
+        hidden_states, attention_mask = self._embed(input_ids, attention_mask, token_type_ids)
+        mask = self._layer_mask(hidden_states, attention_mask)
+        all_logits, all_certainties = [], []
+        for layer, exit_ in zip(self.backbone.encoder.layer, self.exits):
+            hidden_states = layer(hidden_states, mask)
+            pooled, logits = exit_(hidden_states)
+            all_logits.append(logits)
+            all_certainties.append(self.certainty_head(pooled))
+        exit_logits = torch.stack(all_logits, dim=1)
+        certainties = torch.stack(all_certainties, dim=1)
+
+        logits, exit_layers = exit_logits[:, -1], None
+        if serving:
+            exit_index = replay_exit_layers(make_exit_rule(self.config), exit_logits, certainties)
+            logits = exit_logits[torch.arange(len(exit_index), device=exit_index.device), exit_index]
+            exit_layers = exit_index + 1
+
+        loss = task_loss = certainty_loss = None
+        if labels is not None:
+            labels = check_labels(labels, exit_logits.shape[0], self.config)
+            if self.config.is_regression:
+                labels = labels.to(exit_logits.dtype)
+            per_exit = task_losses(exit_logits, labels, self.config.is_regression)
+            task_loss = objective_task_loss(per_exit, objective)
+            targets = certainty_targets(exit_logits, labels, self.config.is_regression)
+            certainty_loss = F.mse_loss(certainties, targets)
+            loss = task_loss + certainty_loss
+
+        return BerxitModelOutput(
+            loss=loss,
+            logits=logits,
+            exit_logits=exit_logits,
+            certainties=certainties,
+            exit_layers=exit_layers,
+            task_loss=task_loss,
+            certainty_loss=certainty_loss,
+        )
+
+    @torch.no_grad()
+    def early_exit_forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        threshold: float | list[float] | None = None,
+        rule: str | None = None,
+        patience: int | None = None,
+    ) -> BerxitEarlyExitOutput:
+        r"""
+        Dynamic-depth inference for a batch of any size (call it on a model in eval mode, as `generate`).
+
+        After each layer the examples whose rule fires leave the batch; later layers run only on those still
+        active, trimmed to their longest sequence, so the work really falls. Results come back in the caller's
+        order and equal running each example alone.
+
+        Args:
+            threshold (`float` or `list[float]`, *optional*):
+                For the certainty and entropy rules: one value in [0, 1] or one per early exit. Defaults to
+                `config.exit_threshold`.
+            rule (`str`, *optional*):
+                `"certainty"`, `"entropy"` or `"patience"`; defaults to `config.exit_rule`.
+            patience (`int`, *optional*):
+                For the patience rule; defaults to `config.patience`.
+        """
+        exit_rule = make_exit_rule(self.config, rule, threshold, patience)
+        hidden_states, attention_mask = self._embed(input_ids, attention_mask, token_type_ids)
+        batch_size, num_layers = hidden_states.shape[0], self.config.num_hidden_layers
+
+        answer_logits = hidden_states.new_empty(batch_size, self.config.num_labels)
+        answer_certainties = hidden_states.new_empty(batch_size)
+        exit_layers = torch.full((batch_size,), num_layers, dtype=torch.long, device=hidden_states.device)
+        active = torch.arange(batch_size, device=hidden_states.device)
+
+        hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)
+        mask = self._layer_mask(hidden_states, attention_mask)
+        for index, (layer, exit_) in enumerate(zip(self.backbone.encoder.layer, self.exits)):
+            hidden_states = layer(hidden_states, mask)
+            pooled, logits = exit_(hidden_states)
+            certainty = self.certainty_head(pooled)
+            if index == num_layers - 1:
+                stops = torch.ones_like(certainty, dtype=torch.bool)
+            else:
+                stops = exit_rule(index, logits, certainty)
+            if not stops.any():
+                continue
+            finished = active[stops]
+            answer_logits[finished] = logits[stops]
+            answer_certainties[finished] = certainty[stops]
+            exit_layers[finished] = index + 1
+            keep = ~stops
+            if not keep.any():
+                break
+            active, hidden_states, attention_mask = active[keep], hidden_states[keep], attention_mask[keep]
+            exit_rule.keep(keep)
+            hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)
+            mask = self._layer_mask(hidden_states, attention_mask)
+
+        return BerxitEarlyExitOutput(
+            logits=answer_logits,
+            exit_layers=exit_layers,
+            certainties=answer_certainties,
+            num_layers_computed=int(exit_layers.sum()),
+        )
+
+
+class BerxitForSequenceClassification(BerxitPreTrainedModel):
+    """[`BerxitModel`] under the sequence-classification Auto class, so `pipeline("text-classification")` works.
+
+    Checkpoints of the two classes are interchangeable: `AutoModel` and `AutoModelForSequenceClassification`
+    both load either with no missing or unexpected keys.
+    """
+
+    def __init__(self, config: BerxitConfig):
+        super().__init__(config)
+        self.berxit = BerxitModel(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.berxit.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module):
+        self.berxit.set_input_embeddings(value)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        objective: str = "all_exits",
+    ) -> BerxitModelOutput | BerxitEarlyExitOutput:
+        """See [`BerxitModel.forward`]."""
+        return self.berxit(input_ids, attention_mask, token_type_ids, labels=labels, objective=objective)
+
+    def early_exit_forward(self, *args, **kwargs) -> BerxitEarlyExitOutput:
+        """See [`BerxitModel.early_exit_forward`]."""
+        return self.berxit.early_exit_forward(*args, **kwargs)
+
+
+def _trim_padding(hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drops trailing positions that are padding in every remaining example: exact, and less work."""
+    real_positions = attention_mask.bool().any(0).nonzero()
+    if len(real_positions) == 0:
+        return hidden_states, attention_mask
+    length = int(real_positions[-1]) + 1
+    return hidden_states[:, :length], attention_mask[:, :length]
+
+
+__all__ = ["BerxitPreTrainedModel", "BerxitModel", "BerxitForSequenceClassification"]

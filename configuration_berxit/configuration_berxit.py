@@ -56,7 +56,7 @@ class BerxitConfig(PreTrainedConfig):
         backbone_type = self.backbone_config.model_type
         if backbone_type not in SUPPORTED_BACKBONES:
             raise ValueError(
-                f"backbone_config: berxit supports backbones of model_type {SUPPORTED_BACKBONES}, got {backbone_type!r}."
+                f"backbone_config: berxit supports the backbone types {SUPPORTED_BACKBONES}, got {backbone_type!r}."
             )
         if self.problem_type is None:
             self.problem_type = "regression" if self.num_labels == 1 else "single_label_classification"

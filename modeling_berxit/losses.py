@@ -31,7 +31,7 @@ def check_labels(labels: torch.Tensor, batch_size: int, config) -> torch.Tensor:
 
 
 def task_losses(exit_logits: torch.Tensor, labels: torch.Tensor, is_regression: bool) -> torch.Tensor:
-    """Mean task loss of every exit: `(layers,)`. Cross-entropy for classes, MSE for regression."""
+    """Mean task loss of each exit given, `(layers,)`: cross-entropy for classes, MSE for regression."""
     batch, num_layers, num_labels = exit_logits.shape
     if is_regression:
         errors = (exit_logits.squeeze(-1) - labels[:, None]) ** 2
@@ -50,12 +50,12 @@ def certainty_targets(exit_logits: torch.Tensor, labels: torch.Tensor, is_regres
         return (exit_logits.argmax(-1) == labels[:, None]).to(exit_logits.dtype)
 
 
-def objective_task_loss(per_exit: torch.Tensor, objective: str) -> torch.Tensor:
-    """Sums the task losses of the exits that `objective` trains."""
+def objective_exits(objective: str, num_layers: int) -> slice:
+    """The exits whose task losses `objective` trains; the others stay out of the graph (no gradient at all)."""
     if objective == "all_exits":
-        return per_exit.sum()
+        return slice(0, num_layers)
     if objective == "final_exit":
-        return per_exit[-1]
+        return slice(num_layers - 1, num_layers)
     if objective == "early_exits":
-        return per_exit[:-1].sum()
+        return slice(0, num_layers - 1)
     raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}.")

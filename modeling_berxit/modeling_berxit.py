@@ -16,7 +16,7 @@ from ..configuration_berxit.configuration_berxit import BerxitConfig
 from .backbones import build_backbone, max_sequence_length
 from .exit_rules import make_exit_rule, replay_exit_layers
 from .exits import BerxitCertaintyHead, BerxitExit
-from .losses import OBJECTIVES, certainty_targets, check_labels, objective_task_loss, task_losses
+from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
 from .outputs import BerxitEarlyExitOutput, BerxitModelOutput
 from .remote_code import AUTO_MAP, write_remote_code
 
@@ -55,7 +55,8 @@ class BerxitPreTrainedModel(PreTrainedModel):
         Example:
 
         ```python
-        >>> model = BerxitForSequenceClassification.from_pretrained_backbone("google-bert/bert-base-uncased", num_labels=2)
+        >>> from berxit import BerxitForSequenceClassification
+        >>> model = BerxitForSequenceClassification.from_pretrained_backbone("google-bert/bert-base-uncased")
         ```
         """
         config_kwargs = {key: kwargs.pop(key) for key in BERXIT_CONFIG_KWARGS if key in kwargs}
@@ -148,6 +149,12 @@ class BerxitModel(BerxitPreTrainedModel):
             config=self.backbone.config, inputs_embeds=hidden_states, attention_mask=attention_mask
         )
 
+    def _run_layer(self, index: int, hidden_states: torch.Tensor, mask) -> tuple[torch.Tensor, ...]:
+        """Runs layer `index` and its exit: the new hidden states, the exit's logits and its certainty."""
+        hidden_states = self.backbone.encoder.layer[index](hidden_states, mask)
+        pooled, logits = self.exits[index](hidden_states)
+        return hidden_states, logits, self.certainty_head(pooled)
+
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -173,11 +180,10 @@ class BerxitModel(BerxitPreTrainedModel):
         hidden_states, attention_mask = self._embed(input_ids, attention_mask, token_type_ids)
         mask = self._layer_mask(hidden_states, attention_mask)
         all_logits, all_certainties = [], []
-        for layer, exit_ in zip(self.backbone.encoder.layer, self.exits):
-            hidden_states = layer(hidden_states, mask)
-            pooled, logits = exit_(hidden_states)
+        for index in range(self.config.num_hidden_layers):
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask)
             all_logits.append(logits)
-            all_certainties.append(self.certainty_head(pooled))
+            all_certainties.append(certainty)
         exit_logits = torch.stack(all_logits, dim=1)
         certainties = torch.stack(all_certainties, dim=1)
 
@@ -192,8 +198,9 @@ class BerxitModel(BerxitPreTrainedModel):
             labels = check_labels(labels, exit_logits.shape[0], self.config)
             if self.config.is_regression:
                 labels = labels.to(exit_logits.dtype)
-            per_exit = task_losses(exit_logits, labels, self.config.is_regression)
-            task_loss = objective_task_loss(per_exit, objective)
+            # Stacked from the list, not sliced from `exit_logits`: exits outside the objective get no gradient.
+            trained = torch.stack(all_logits[objective_exits(objective, len(all_logits))], dim=1)
+            task_loss = task_losses(trained, labels, self.config.is_regression).sum()
             targets = certainty_targets(exit_logits, labels, self.config.is_regression)
             certainty_loss = F.mse_loss(certainties, targets)
             loss = task_loss + certainty_loss
@@ -245,10 +252,8 @@ class BerxitModel(BerxitPreTrainedModel):
 
         hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)
         mask = self._layer_mask(hidden_states, attention_mask)
-        for index, (layer, exit_) in enumerate(zip(self.backbone.encoder.layer, self.exits)):
-            hidden_states = layer(hidden_states, mask)
-            pooled, logits = exit_(hidden_states)
-            certainty = self.certainty_head(pooled)
+        for index in range(num_layers):
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask)
             if index == num_layers - 1:
                 stops = torch.ones_like(certainty, dtype=torch.bool)
             else:

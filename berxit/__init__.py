@@ -1,4 +1,4 @@
-"""berxit: BERxiT early exiting for BERT-family encoders, as a transformers model.
+"""berxit: BERxiT early exiting for BERT-family encoders, as a transformers model (the public API).
 
 Importing the package registers the config and models with the Auto classes.
 """

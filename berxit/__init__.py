@@ -13,6 +13,7 @@ from .modeling_berxit import (
     BerxitModelOutput,
     BerxitPreTrainedModel,
 )
+from .trainer import BerxitMetrics, BerxitTrainer, BerxitTrainingArguments
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,7 @@ __all__ = [
     "BerxitForSequenceClassification",
     "BerxitModelOutput",
     "BerxitEarlyExitOutput",
+    "BerxitTrainer",
+    "BerxitTrainingArguments",
+    "BerxitMetrics",
 ]

@@ -149,6 +149,11 @@ class BerxitModel(BerxitPreTrainedModel):
             config=self.backbone.config, inputs_embeds=hidden_states, attention_mask=attention_mask
         )
 
+    def early_exit_parameters(self) -> list[nn.Parameter]:
+        """The early exits and the certainty head: what two-stage (DeeBERT) training's second stage trains."""
+        early_exits = [parameter for exit_ in self.exits[:-1] for parameter in exit_.parameters()]
+        return early_exits + list(self.certainty_head.parameters())
+
     def _run_layer(self, index: int, hidden_states: torch.Tensor, mask) -> tuple[torch.Tensor, ...]:
         """Runs layer `index` and its exit: the new hidden states, the exit's logits and its certainty."""
         hidden_states = self.backbone.encoder.layer[index](hidden_states, mask)
@@ -312,6 +317,10 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
     def early_exit_forward(self, *args, **kwargs) -> BerxitEarlyExitOutput:
         """See [`BerxitModel.early_exit_forward`]."""
         return self.berxit.early_exit_forward(*args, **kwargs)
+
+    def early_exit_parameters(self) -> list[nn.Parameter]:
+        """See [`BerxitModel.early_exit_parameters`]."""
+        return self.berxit.early_exit_parameters()
 
 
 def _trim_padding(hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,1 @@
+"""berxit's command-line tools and the data they read."""

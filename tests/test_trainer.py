@@ -1,0 +1,188 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from tiny_models import VOCAB_SIZE, tiny_model
+from transformers import EvalPrediction, TrainerCallback
+
+from berxit import BerxitForSequenceClassification, BerxitMetrics, BerxitTrainer, BerxitTrainingArguments
+
+
+def random_dataset(size: int, num_labels: int = 3, length: int = 8, seed: int = 0) -> list[dict]:
+    generator = torch.Generator().manual_seed(seed)
+    input_ids = torch.randint(3, VOCAB_SIZE, (size, length), generator=generator)
+    labels = torch.randint(0, num_labels, (size,), generator=generator)
+    return [
+        {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": label}
+        for ids, label in zip(input_ids, labels, strict=True)
+    ]
+
+
+def make_args(tmp_path, **kwargs) -> BerxitTrainingArguments:
+    defaults = dict(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        max_steps=4,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        seed=0,
+        data_seed=0,
+        disable_tqdm=True,
+    )
+    return BerxitTrainingArguments(**{**defaults, **kwargs})
+
+
+def train_model(args, dataset, callbacks=(), **model_kwargs):
+    model = tiny_model(cls=BerxitForSequenceClassification, **model_kwargs).train()
+    trainer = BerxitTrainer(model=model, args=args, train_dataset=dataset, callbacks=list(callbacks))
+    trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    return trainer
+
+
+def logged_objectives(trainer) -> list[str]:
+    names = []
+    for entry in trainer.state.log_history:
+        objectives = [key for key in entry if key in ("loss_all_exits", "loss_final_exit", "loss_early_exits")]
+        if objectives:
+            assert len(objectives) == 1 and "loss_certainty" in entry
+            names.append(objectives[0].removeprefix("loss_"))
+    return names
+
+
+class Snapshots(TrainerCallback):
+    """Parameters after every optimizer step."""
+
+    def __init__(self):
+        self.states = []
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self.states.append({name: value.detach().clone() for name, value in model.named_parameters()})
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("alternating", ["all_exits", "final_exit", "all_exits", "final_exit"]),
+        ("joint", ["all_exits"] * 4),
+        ("two_stage", ["final_exit", "final_exit", "early_exits", "early_exits"]),
+    ],
+)
+def test_each_step_trains_its_strategys_objective(tmp_path, strategy, expected):
+    trainer = train_model(make_args(tmp_path, exit_strategy=strategy), random_dataset(16))
+    assert logged_objectives(trainer) == expected
+
+
+def test_two_stage_freezes_backbone_and_final_exit_in_its_second_stage(tmp_path):
+    snapshots = Snapshots()
+    trainer = train_model(make_args(tmp_path, exit_strategy="two_stage"), random_dataset(16), callbacks=[snapshots])
+    first_stage_end, second_stage_end = snapshots.states[1], snapshots.states[3]
+    early_exit_names = {"berxit.certainty_head.dense.weight", "berxit.certainty_head.dense.bias"} | {
+        name for name in first_stage_end if name.startswith("berxit.exits.") and not name.startswith("berxit.exits.3.")
+    }
+    for name, before in first_stage_end.items():
+        changed = not torch.equal(before, second_stage_end[name])
+        assert changed == (name in early_exit_names), name
+    # The stage's freezing is undone after training.
+    assert all(parameter.requires_grad for parameter in trainer.model.parameters())
+
+
+def test_untrained_parameters_do_not_drift_under_weight_decay_and_momentum(tmp_path):
+    snapshots = Snapshots()
+    args = make_args(tmp_path, max_steps=2, weight_decay=0.1, learning_rate=1e-3)
+    train_model(args, random_dataset(8), callbacks=[snapshots])
+    after_all_exits, after_final_exit = snapshots.states
+    for name, before in after_all_exits.items():
+        early_task_head = name.startswith("berxit.exits.") and ".classifier." in name and ".exits.3." not in name
+        assert torch.equal(before, after_final_exit[name]) == early_task_head, name
+
+
+def test_gradient_accumulation_matches_one_big_batch(tmp_path):
+    dataset = random_dataset(8)
+    common = dict(max_steps=2, optim="sgd", learning_rate=0.1, max_grad_norm=0.0, lr_scheduler_type="constant")
+    big = train_model(make_args(tmp_path / "big", per_device_train_batch_size=8, **common), dataset)
+    accumulated = train_model(
+        make_args(tmp_path / "acc", per_device_train_batch_size=4, gradient_accumulation_steps=2, **common), dataset
+    )
+    assert logged_objectives(accumulated) == ["all_exits", "final_exit"]
+    for (name, expected), actual in zip(big.model.named_parameters(), accumulated.model.parameters(), strict=True):
+        torch.testing.assert_close(actual, expected, atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_resuming_continues_the_same_objective_sequence(tmp_path):
+    dataset = random_dataset(32)
+    uninterrupted = train_model(make_args(tmp_path / "a", max_steps=6), dataset)
+    # An interrupted run: its checkpoints at steps 3 and 6; then resume from step 3.
+    interrupted = make_args(tmp_path / "b", max_steps=6, save_strategy="steps", save_steps=3)
+    train_model(interrupted, dataset)
+    resumed = train_model(
+        make_args(tmp_path / "b", max_steps=6, resume_from_checkpoint=str(tmp_path / "b" / "checkpoint-3")), dataset
+    )
+    # The resumed log holds steps 1-3 from the checkpoint, then steps 4-6.
+    assert logged_objectives(resumed) == logged_objectives(uninterrupted) == ["all_exits", "final_exit"] * 3
+    for (name, expected), actual in zip(
+        uninterrupted.model.named_parameters(), resumed.model.parameters(), strict=True
+    ):
+        torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_bad_training_setups_are_named(tmp_path):
+    with pytest.raises(ValueError, match="exit_strategy: expected one of"):
+        make_args(tmp_path, exit_strategy="cyclic")
+    with pytest.raises(ValueError, match="ddp_find_unused_parameters"):
+        make_args(tmp_path, ddp_find_unused_parameters=False)
+    with pytest.raises(TypeError, match="model: BerxitTrainer needs a berxit model"):
+        BerxitTrainer(model=torch.nn.Linear(2, 2), args=make_args(tmp_path))
+    with pytest.raises(ValueError, match="even number of optimizer steps"):
+        train_model(make_args(tmp_path, exit_strategy="two_stage", max_steps=3), random_dataset(16))
+    unlabelled = [{k: v for k, v in row.items() if k != "labels"} for row in random_dataset(8)]
+    with pytest.raises(ValueError, match="labels: the batch has no 'labels'"):
+        train_model(make_args(tmp_path), unlabelled)
+
+
+def test_metrics_report_every_exit_certainty_and_the_operating_point():
+    model = tiny_model(num_labels=2)
+    config = model.config
+    # Two layers' worth of hand-made predictions for four examples (labels 0, 1, 1, 0).
+    exit_logits = np.zeros((4, 4, 2), dtype=np.float32)
+    exit_logits[:, :, 1] = [[1, 1, 1, -1], [1, 1, 1, 1], [-1, 1, 1, 1], [1, -1, -1, -1]]
+    certainties = np.array([[0.9, 0.1, 0.1, 0.1], [0.2, 0.9, 0.1, 0.1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.9, 0.1, 0.1]])
+    labels = np.array([0, 1, 1, 0])
+    prediction = EvalPrediction(predictions=(exit_logits[:, -1], exit_logits, certainties), label_ids=labels)
+    metrics = BerxitMetrics(config, threshold=0.5)(prediction)
+    assert metrics["exit_1_accuracy"] == 0.25 and metrics["exit_4_accuracy"] == 1.0
+    correct_1 = np.array([0, 1, 0, 0])
+    assert metrics["exit_1_certainty_brier"] == pytest.approx(float(((certainties[:, 0] - correct_1) ** 2).mean()))
+    assert 0 <= metrics["certainty_auc"] <= 1 and "exit_2_f1" in metrics
+    # Exits at layers 1, 2, 4, 2: answers wrong, right, right, right.
+    assert metrics["avg_exit_layer"] == pytest.approx(9 / 4)
+    assert metrics["saved_layers"] == pytest.approx(1 - 9 / 16)
+    assert metrics["early_exit_accuracy"] == 0.75
+    assert "avg_exit_layer" not in BerxitMetrics(config)(prediction)  # no operating point, no early-exit figures
+    with pytest.raises(ValueError, match="threshold"):
+        BerxitMetrics(config, threshold=2.0)
+
+
+def test_regression_metrics(tmp_path):
+    model = tiny_model(num_labels=1)
+    exit_logits = np.random.default_rng(0).normal(size=(6, 4, 1)).astype(np.float32)
+    certainties = np.random.default_rng(1).uniform(size=(6, 4))
+    labels = np.random.default_rng(2).normal(size=6).astype(np.float32)
+    prediction = EvalPrediction(predictions=(exit_logits[:, -1], exit_logits, certainties), label_ids=labels)
+    metrics = BerxitMetrics(model.config, threshold=0.5)(prediction)
+    assert {"exit_1_pearson", "exit_4_spearman", "certainty_spearman", "early_exit_pearson", "saved_layers"} <= set(
+        metrics
+    )
+
+
+def test_evaluate_runs_through_trainer_logging(tmp_path):
+    dataset = random_dataset(12)
+    model = tiny_model(cls=BerxitForSequenceClassification, exit_threshold=0.5)
+    args = make_args(tmp_path, per_device_eval_batch_size=5)
+    trainer = BerxitTrainer(model=model, args=args, eval_dataset=dataset, compute_metrics=BerxitMetrics(model.config))
+    metrics = trainer.evaluate()
+    assert {"eval_loss", "eval_exit_1_accuracy", "eval_early_exit_accuracy", "eval_saved_layers"} <= set(metrics)
+    assert json.dumps(trainer.state.log_history)  # everything logged is plain numbers

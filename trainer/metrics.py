@@ -1,0 +1,82 @@
+"""Evaluation of BERxiT models through `Trainer(compute_metrics=...)`: every exit, the certainty head, and the
+early-exit result at an operating point."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from transformers import EvalPrediction
+
+from ..modeling_berxit.exit_rules import make_exit_rule, replay_exit_layers
+from ..modeling_berxit.losses import certainty_targets
+
+
+def task_metrics(logits: torch.Tensor, labels: torch.Tensor, is_regression: bool) -> dict[str, float]:
+    """Accuracy (and F1 for two classes), or Pearson and Spearman correlation for regression."""
+    if is_regression:
+        predictions = logits.squeeze(-1).double().numpy()
+        reference = labels.double().numpy()
+        return {
+            "pearson": float(pearsonr(predictions, reference)[0]),
+            "spearman": float(spearmanr(predictions, reference)[0]),
+        }
+    predictions = logits.argmax(-1).numpy()
+    metrics = {"accuracy": float(accuracy_score(labels.numpy(), predictions))}
+    if logits.shape[-1] == 2:
+        metrics["f1"] = float(f1_score(labels.numpy(), predictions))
+    return metrics
+
+
+class BerxitMetrics:
+    """`compute_metrics` for [`BerxitTrainer`] (or any Trainer evaluating a BERxiT model with labels).
+
+    Reports, for every exit `i`: its task metric (`exit_i_accuracy`, `exit_i_f1`, or `exit_i_pearson` and
+    `exit_i_spearman`) and the certainty head's Brier score against that exit's correctness
+    (`exit_i_certainty_brier`); over all exits, `certainty_auc` (classification: how well certainty ranks right
+    above wrong answers) or `certainty_spearman` (regression); and, where an operating point is known
+    (`threshold`, or `config.exit_threshold`, or the patience rule), `early_exit_<metric>`, `avg_exit_layer` and
+    `saved_layers` (`1 - avg_exit_layer / num_layers`).
+    """
+
+    def __init__(self, config, threshold: float | list[float] | None = None, rule: str | None = None):
+        self.config = config
+        self.rule = config.exit_rule if rule is None else rule
+        self.threshold = threshold
+        self.has_operating_point = self.rule == "patience" or (threshold or config.exit_threshold) is not None
+        if self.has_operating_point:
+            make_exit_rule(config, self.rule, threshold)  # bad settings fail here, not after a long evaluation
+
+    def __call__(self, eval_prediction: EvalPrediction) -> dict[str, float]:
+        # Predictions are BerxitModelOutput's fields after the loss: logits, exit_logits, certainties, ...
+        exit_logits = torch.as_tensor(np.asarray(eval_prediction.predictions[1])).float()
+        certainties = torch.as_tensor(np.asarray(eval_prediction.predictions[2])).float()
+        labels = torch.as_tensor(np.asarray(eval_prediction.label_ids))
+        is_regression = self.config.is_regression
+        if is_regression:
+            labels = labels.float()
+        num_layers = exit_logits.shape[1]
+        correct = certainty_targets(exit_logits, labels, is_regression)
+
+        metrics = {}
+        for layer in range(num_layers):
+            for name, value in task_metrics(exit_logits[:, layer], labels, is_regression).items():
+                metrics[f"exit_{layer + 1}_{name}"] = value
+            brier = ((certainties[:, layer] - correct[:, layer]) ** 2).mean()
+            metrics[f"exit_{layer + 1}_certainty_brier"] = float(brier)
+        if is_regression:
+            metrics["certainty_spearman"] = float(spearmanr(certainties.flatten(), correct.flatten())[0])
+        elif 0 < correct.sum() < correct.numel():
+            metrics["certainty_auc"] = float(roc_auc_score(correct.flatten().numpy(), certainties.flatten().numpy()))
+
+        if self.has_operating_point:
+            exit_rule = make_exit_rule(self.config, self.rule, self.threshold)
+            exit_index = replay_exit_layers(exit_rule, exit_logits, certainties)
+            answers = exit_logits[torch.arange(len(exit_index)), exit_index]
+            for name, value in task_metrics(answers, labels, is_regression).items():
+                metrics[f"early_exit_{name}"] = value
+            average = float((exit_index + 1).float().mean())
+            metrics["avg_exit_layer"] = average
+            metrics["saved_layers"] = 1.0 - average / num_layers
+        return metrics

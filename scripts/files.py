@@ -1,0 +1,51 @@
+"""Writing files so that a failure never leaves a half-written one where a good one was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def check_writable(folder: str | os.PathLike, argument: str) -> Path:
+    """Creates `folder` if needed and proves it can be written, naming `argument` if it cannot."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"{argument}: cannot write to {folder} ({error.strerror or error}).") from error
+    return folder
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Writes a sibling temporary file, then renames it over `path`."""
+    path = Path(path)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
+    ) as f:
+        f.write(text)
+    os.replace(f.name, path)
+
+
+def replace_folder_atomic(target: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Builds a folder with `write(folder)` beside `target`, then swaps it in; on failure `target` is untouched."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))
+    try:
+        write(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+        os.replace(target, retired / target.name)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+    return target

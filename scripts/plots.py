@@ -1,0 +1,40 @@
+"""The speed-accuracy plot: metric against average exit layer, one line per exit rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_curves(
+    curves: dict[str, list[dict]],
+    final: dict,
+    metric: str,
+    path: str | Path,
+    title: str,
+    operating_points: dict[str, dict] | None = None,
+    operating_label: str = "operating points",
+) -> Path:
+    """Writes a PNG; `curves` maps a label to its points, `final` marks the final layer, circles the points chosen."""
+    figure, axes = plt.subplots(figsize=(6.4, 4.4))
+    for label, points in curves.items():
+        ordered = sorted(points, key=lambda p: p["avg_exit_layer"])
+        axes.plot([p["avg_exit_layer"] for p in ordered], [100 * p[metric] for p in ordered], marker=".", label=label)
+    if operating_points:
+        chosen = list(operating_points.values())
+        x, y = [p["avg_exit_layer"] for p in chosen], [100 * p[metric] for p in chosen]
+        axes.plot(x, y, "o", markersize=10, fillstyle="none", color="black", linestyle="none", label=operating_label)
+    axes.plot(final["avg_exit_layer"], 100 * final[metric], "*", markersize=14, color="black", label="final layer")
+    axes.set_xlabel("average exit layer")
+    axes.set_ylabel(f"{metric} (%)")
+    axes.set_title(title, fontsize=10)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return Path(path)

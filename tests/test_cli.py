@@ -1,0 +1,198 @@
+"""The command-line tools end to end on a tiny BERT: train -> sweep -> export -> fresh-process load -> pipeline,
+and the push to a stand-in Hub on 127.0.0.1."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+from hub_server import HubStandIn
+from transformers import AutoTokenizer, BertConfig, BertModel
+
+from berxit.scripts import export, sweep, train
+
+TRAIN_ARGS = ["--max_steps", "4", "--per_device_train_batch_size", "8", "--report_to", "none", "--disable_tqdm", "true"]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory, minilm_dir):
+    """A plain 3-layer BERT checkpoint with the MiniLM tokenizer."""
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    config = BertConfig(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37)
+    BertModel(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reviews_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    words = ["good", "great", "fine", "bad", "awful", "dull"]
+    rows = [{"review": f"a {words[i % 6]} film , {i}", "verdict": "up" if i % 6 < 3 else "down"} for i in range(90)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory, tiny_bert, reviews_csv):
+    root = tmp_path_factory.mktemp("run")
+    data = ["--dataset", str(reviews_csv), "--text_column", "review", "--label_column", "verdict", "--max_length", "32"]
+    model_dir, export_dir = root / "model", root / "export"
+    train.main(["--model_name_or_path", str(tiny_bert), "--output_dir", str(model_dir), *data, *TRAIN_ARGS])
+    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
+    export.main(["--model_dir", str(model_dir), "--export_dir", str(export_dir)])
+    operating = json.loads((model_dir / "sweep" / "operating_point.json").read_text())
+    return model_dir, operating, export_dir
+
+
+def test_sweep_writes_curves_and_calibrates_the_checkpoint(pipeline_run):
+    model_dir, operating, _ = pipeline_run
+    outputs = {path.name for path in (model_dir / "sweep").iterdir()}
+    assert {"summary.md", "summary.csv", "curve_validation.csv", "curve_test.csv", "curve.png"} <= outputs
+    summary = pd.read_csv(model_dir / "sweep" / "summary.csv")
+    assert summary["rule"].tolist() == ["final layer", "certainty", "entropy", "patience"]
+    curve = pd.read_csv(model_dir / "sweep" / "curve_test.csv")
+    assert len(curve) == 1 + 101 + 101 + 2  # final, two threshold grids, patience 1..2
+    assert (model_dir / "sweep" / "curve.png").read_bytes().startswith(b"\x89PNG")
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["exit_threshold"] == operating["threshold"] and config["exit_rule"] == "certainty"
+    # Chosen on validation, within the allowed drop there.
+    validation = pd.read_csv(model_dir / "sweep" / "curve_validation.csv")
+    final = validation.loc[validation["rule"] == "final layer", "accuracy"].item()
+    assert operating["validation"] >= final - 0.05 - 1e-9
+
+
+def test_export_folder_is_hub_ready(pipeline_run):
+    _, operating, export_dir = pipeline_run
+    names = {path.name for path in export_dir.iterdir()}
+    assert {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "modeling_berxit.py",
+        "configuration_berxit.py",
+    } <= names
+    assert {"README.md", "curve.png"} <= names
+    card = (export_dir / "README.md").read_text()
+    metadata = card.split("---")[1]
+    for key in ("library_name:", "pipeline_tag:", "datasets:", "metrics:"):
+        assert key in metadata
+    assert "| certainty |" in card and "![speed-accuracy curve](curve.png)" in card
+    assert set(json.loads((export_dir / "config.json").read_text())["auto_map"]) == {
+        "AutoConfig",
+        "AutoModel",
+        "AutoModelForSequenceClassification",
+    }
+
+
+FRESH = textwrap.dedent(
+    """
+    import sys
+    sys.modules["berxit"] = None  # berxit is not importable here
+    from transformers import AutoModel, pipeline
+
+    folder = sys.argv[1]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True)
+    assert type(model).__module__.startswith("transformers_modules")
+    classifier = pipeline("text-classification", model=folder, trust_remote_code=True)
+    print(model.config.exit_threshold, classifier(["a good film", "an awful film"]))
+    """
+)
+
+
+def test_export_loads_in_a_fresh_process_with_a_pipeline(pipeline_run, tmp_path):
+    _, operating, export_dir = pipeline_run
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path), "PYTHONPATH": ""}
+    result = subprocess.run([sys.executable, "-c", FRESH, str(export_dir)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert str(operating["threshold"]) in result.stdout
+    assert result.stdout.count("'label': 'up'") + result.stdout.count("'label': 'down'") == 2
+
+
+def run_export(args, env_extra):
+    env = {**os.environ, **env_extra}
+    command = [sys.executable, "-m", "berxit.scripts.export", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, cwd="/")
+
+
+def test_push_sends_every_file_to_the_hub(pipeline_run, tmp_path):
+    model_dir, _, _ = pipeline_run
+    export_dir = tmp_path / "pushed"
+    with HubStandIn() as hub:
+        args = [
+            "--model_dir",
+            str(model_dir),
+            "--export_dir",
+            str(export_dir),
+            "--push_to_hub",
+            "--hub_model_id",
+            "me/tiny",
+        ]
+        result = run_export(args, {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "hf_test_token"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert ("POST", "/api/repos/create") in hub.requests
+        local = {path.name: path.read_bytes() for path in export_dir.iterdir()}
+        assert hub.files["me/tiny"] == local
+
+
+def test_failed_push_keeps_the_export_and_says_why(pipeline_run, tmp_path):
+    model_dir, _, _ = pipeline_run
+    export_dir = tmp_path / "kept"
+    with HubStandIn(fail_commits=True) as hub:
+        args = [
+            "--model_dir",
+            str(model_dir),
+            "--export_dir",
+            str(export_dir),
+            "--push_to_hub",
+            "--hub_model_id",
+            "me/tiny",
+        ]
+        result = run_export(args, {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "hf_test_token"})
+    assert result.returncode != 0
+    assert "Push to me/tiny" in result.stderr and "is intact" in result.stderr
+    assert (export_dir / "model.safetensors").is_file() and (export_dir / "README.md").is_file()
+
+
+def test_export_is_atomic_and_protects_other_folders(pipeline_run, tmp_path, monkeypatch):
+    model_dir, _, export_dir = pipeline_run
+    before = {path.name: path.read_bytes() for path in export_dir.iterdir()}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export, "model_card", crash)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export.main(["--model_dir", str(model_dir), "--export_dir", str(export_dir)])
+    assert {path.name: path.read_bytes() for path in export_dir.iterdir()} == before
+    assert not [path for path in export_dir.parent.iterdir() if path.name.startswith(f".{export_dir.name}.")]
+    monkeypatch.undo()
+
+    other = tmp_path / "holiday-photos"
+    other.mkdir()
+    (other / "beach.jpg").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="export_dir: .* already holds something else; pass --overwrite"):
+        export.main(["--model_dir", str(model_dir), "--export_dir", str(other)])
+    assert (other / "beach.jpg").read_bytes() == b"not a model"
+    export.main(["--model_dir", str(model_dir), "--export_dir", str(other), "--overwrite"])
+    assert not (other / "beach.jpg").exists() and (other / "model.safetensors").is_file()
+
+
+def test_bad_cli_arguments_are_named(pipeline_run, tmp_path, capsys):
+    model_dir, _, _ = pipeline_run
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ValueError, match="output_dir: cannot write to"):
+        train.main(["--output_dir", str(blocker / "model"), *TRAIN_ARGS])
+    with pytest.raises(ValueError, match="max_drop: expected a number of points >= 0"):
+        sweep.main(["--model_dir", str(model_dir), "--max_drop", "-1"])
+    with pytest.raises(SystemExit):
+        sweep.main(["--model_dir", str(model_dir), "--max_drop", "one"])
+    assert "invalid float value: 'one'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="model_dir: expected a folder written by berxit-train"):
+        sweep.main(["--model_dir", str(tmp_path)])
+    with pytest.raises(ValueError, match="hub_model_id"):
+        export.main(["--model_dir", str(model_dir), "--export_dir", str(tmp_path / "x"), "--push_to_hub"])

@@ -297,12 +297,6 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
         self.berxit = BerxitModel(config)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Module:
-        return self.berxit.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Module):
-        self.berxit.set_input_embeddings(value)
-
     def forward(
         self,
         input_ids: torch.Tensor,

@@ -33,4 +33,5 @@ def test_benchmark_smoke(tmp_path):
         assert abs(row["realised_over_ideal"] - row["realised_speedup"] / row["ideal_speedup"]) < 1e-9
     no_exit = [row for row in run["rows"] if row["variant"] == "no_exit"]
     assert all(row["avg_exit_layer"] == 6 for row in no_exit)
+    assert run["padded_batch_32"]["speedup"] > 0 and 0 < run["padded_batch_32"]["real_token_share"] <= 1
     assert (tmp_path / "benchmark.md").read_text().startswith("# Batched early exit")

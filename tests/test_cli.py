@@ -112,9 +112,11 @@ def test_export_loads_in_a_fresh_process_with_a_pipeline(pipeline_run, tmp_path)
     assert result.stdout.count("'label': 'up'") + result.stdout.count("'label': 'down'") == 2
 
 
-def run_export(args, env_extra):
-    env = {**os.environ, **env_extra}
-    command = [sys.executable, "-m", "berxit.scripts.export", *args]
+def push_export(model_dir, export_dir, hub: HubStandIn) -> subprocess.CompletedProcess:
+    """berxit-export --push_to_hub in its own process, with the Hub client pointed at the stand-in."""
+    command = [sys.executable, "-m", "berxit.scripts.export", "--model_dir", str(model_dir)]
+    command += ["--export_dir", str(export_dir), "--push_to_hub", "--hub_model_id", "me/tiny"]
+    env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "hf_test_token"}
     return subprocess.run(command, env=env, capture_output=True, text=True, cwd="/")
 
 
@@ -122,36 +124,18 @@ def test_push_sends_every_file_to_the_hub(pipeline_run, tmp_path):
     model_dir, _, _ = pipeline_run
     export_dir = tmp_path / "pushed"
     with HubStandIn() as hub:
-        args = [
-            "--model_dir",
-            str(model_dir),
-            "--export_dir",
-            str(export_dir),
-            "--push_to_hub",
-            "--hub_model_id",
-            "me/tiny",
-        ]
-        result = run_export(args, {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "hf_test_token"})
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert ("POST", "/api/repos/create") in hub.requests
-        local = {path.name: path.read_bytes() for path in export_dir.iterdir()}
-        assert hub.files["me/tiny"] == local
+        result = push_export(model_dir, export_dir, hub)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ("POST", "/api/repos/create") in hub.requests
+    local = {path.name: path.read_bytes() for path in export_dir.iterdir()}
+    assert hub.files["me/tiny"] == local
 
 
 def test_failed_push_keeps_the_export_and_says_why(pipeline_run, tmp_path):
     model_dir, _, _ = pipeline_run
     export_dir = tmp_path / "kept"
     with HubStandIn(fail_commits=True) as hub:
-        args = [
-            "--model_dir",
-            str(model_dir),
-            "--export_dir",
-            str(export_dir),
-            "--push_to_hub",
-            "--hub_model_id",
-            "me/tiny",
-        ]
-        result = run_export(args, {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "hf_test_token"})
+        result = push_export(model_dir, export_dir, hub)
     assert result.returncode != 0
     assert "Push to me/tiny" in result.stderr and "is intact" in result.stderr
     assert (export_dir / "model.safetensors").is_file() and (export_dir / "README.md").is_file()

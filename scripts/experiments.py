@@ -1,0 +1,270 @@
+"""berxit-experiments: BERxiT against joint and two-stage training and against the entropy and patience rules,
+on GLUE RTE, MRPC, STS-B and SST-2 with the packaged MiniLM-L6; then `docs/RESULTS.md` from the saved JSON.
+
+    berxit-experiments --glue_dir ../shared/data/glue --tasks rte,mrpc --results_dir docs/results
+    berxit-experiments --results_dir docs/results --report_only     # rebuild docs/RESULTS.md, no training
+
+Each run (task x strategy) fine-tunes with the same hyper-parameters (the paper's: lr 2e-5, batch 8, max length
+128, 3 epochs, seed 42, by default), records every exit on the validation split (held out of GLUE train) and on
+the test split (GLUE dev), and saves its numbers to `<results_dir>/<task>/<strategy>.json`. A run whose JSON exists
+is skipped, so the experiments resume where they stopped. `plain` is ordinary fine-tuning of the backbone with no
+exits (transformers' BertForSequenceClassification), the reference for the final-layer metric.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoTokenizer,
+    BertForSequenceClassification,
+    DataCollatorWithPadding,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+)
+
+from ..modeling_berxit import BerxitForSequenceClassification
+from ..trainer import BerxitTrainer, BerxitTrainingArguments
+from ..trainer.metrics import task_metrics
+from .curves import choose_operating_point, curve, point, rules_for
+from .data import load_task, packaged_backbone_dir, tokenize
+from .files import check_writable, write_text_atomic
+from .plots import plot_curves
+from .records import ExitRecord, record_exits
+from .reports import markdown_table
+
+STRATEGIES = ("plain", "alternating", "joint", "two_stage")
+TASKS = ("rte", "mrpc", "stsb", "sst2")
+
+
+@dataclass
+class ExperimentArguments:
+    results_dir: str = field(default="docs/results", metadata={"help": "Where each run's JSON goes."})
+    report: str = field(default="docs/RESULTS.md", metadata={"help": "The report generated from the JSON."})
+    glue_dir: str | None = field(default=None, metadata={"help": "GLUE TSVs (<TASK>/train.tsv, dev.tsv)."})
+    tasks: str = field(default=",".join(TASKS), metadata={"help": "Comma-separated GLUE tasks."})
+    strategies: str = field(default=",".join(STRATEGIES), metadata={"help": "Comma-separated strategies."})
+    report_only: bool = field(default=False, metadata={"help": "Only rebuild the report from saved JSON."})
+    sst2_train_examples: int = field(
+        default=8000, metadata={"help": "SST-2 trains on this fixed subsample (the first N of its seeded train split)."}
+    )
+    max_train_examples: int | None = field(
+        default=None, metadata={"help": "Cap every task's train split (smoke runs)."}
+    )
+    max_eval_examples: int | None = field(default=None, metadata={"help": "Cap validation and test (smoke runs)."})
+    learning_rate: float = 2e-5
+    batch_size: int = 8
+    epochs: float = 3.0
+    max_length: int = 128
+    seed: int = 42
+    max_drop: float = field(default=1.0, metadata={"help": "Allowed drop, in points, for the saved-layers figures."})
+
+    def __post_init__(self):
+        self.task_list = [task.strip().lower().replace("-", "") for task in self.tasks.split(",")]
+        self.strategy_list = [strategy.strip() for strategy in self.strategies.split(",")]
+        unknown = set(self.task_list) - set(TASKS) | set(self.strategy_list) - set(STRATEGIES)
+        if unknown:
+            raise ValueError(f"tasks/strategies: unknown {sorted(unknown)}; tasks {TASKS}, strategies {STRATEGIES}.")
+        if not self.report_only and self.glue_dir is None:
+            raise ValueError("glue_dir: the experiments read GLUE from local TSVs; give the folder.")
+
+
+def run_one(args: ExperimentArguments, task_name: str, strategy: str) -> dict:
+    task = load_task(f"glue/{task_name}", glue_dir=args.glue_dir)
+    splits = task.splits
+    cap = args.sst2_train_examples if task_name == "sst2" else args.max_train_examples
+    if args.max_train_examples is not None:
+        cap = min(cap, args.max_train_examples)
+    caps = {"train": cap, "validation": args.max_eval_examples, "test": args.max_eval_examples}
+    for split, limit in caps.items():
+        if limit is not None:
+            splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+    backbone = packaged_backbone_dir()
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    tokenized = tokenize(splits, tokenizer, args.max_length)
+    common = dict(
+        learning_rate=args.learning_rate,
+        per_device_train_batch_size=args.batch_size,
+        num_train_epochs=args.epochs,
+        adam_epsilon=1e-8,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        seed=args.seed,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        disable_tqdm=True,
+        dataloader_pin_memory=False,
+    )
+    steps = math.ceil(args.epochs * math.ceil(len(tokenized["train"]) / args.batch_size))
+    if strategy == "two_stage" and steps % 2:
+        common["max_steps"] = steps + 1  # two equal stages need an even number of steps
+    with tempfile.TemporaryDirectory() as output_dir:
+        if strategy == "plain":
+            model = BertForSequenceClassification.from_pretrained(backbone, num_labels=task.num_labels)
+            trainer = Trainer(
+                model=model,
+                args=TrainingArguments(output_dir=output_dir, **common),
+                train_dataset=tokenized["train"],
+                data_collator=DataCollatorWithPadding(tokenizer),
+            )
+        else:
+            model = BerxitForSequenceClassification.from_pretrained_backbone(backbone, num_labels=task.num_labels)
+            trainer = BerxitTrainer(
+                model=model,
+                args=BerxitTrainingArguments(output_dir=output_dir, exit_strategy=strategy, **common),
+                train_dataset=tokenized["train"],
+                data_collator=DataCollatorWithPadding(tokenizer),
+            )
+        train_output = trainer.train()
+    result = {
+        "task": task.name,
+        "strategy": strategy,
+        "metric": task.metric,
+        "train_examples": len(splits["train"]),
+        "train_seconds": train_output.metrics["train_runtime"],
+        "hyperparameters": {
+            k: common[k] for k in ("learning_rate", "per_device_train_batch_size", "num_train_epochs", "seed")
+        },
+    }
+    model.eval()
+    if strategy == "plain":
+        result["test"] = plain_metrics(model, tokenized["test"], tokenizer, task.is_regression)
+        return result
+    records = {split: record_exits(model, tokenized[split], tokenizer) for split in ("validation", "test")}
+    result.update(sweep_records(model.config, records, task.metric, args.max_drop))
+    return result
+
+
+@torch.no_grad()
+def plain_metrics(model, dataset, tokenizer, is_regression: bool) -> dict:
+    loader = torch.utils.data.DataLoader(dataset, batch_size=64, collate_fn=DataCollatorWithPadding(tokenizer))
+    logits, labels = [], []
+    for batch in loader:
+        labels.append(batch.pop("labels"))
+        logits.append(model(**batch).logits)
+    return task_metrics(torch.cat(logits), torch.cat(labels), is_regression)
+
+
+def sweep_records(config, records: dict[str, ExitRecord], metric: str, max_drop: float) -> dict:
+    """Per-exit metrics, the final layer, every rule's curve, and each rule's operating point within `max_drop`."""
+    out = {"per_exit_test": [], "final": {}, "curves_test": {}, "operating_points": {}}
+    test = records["test"]
+    for layer in range(test.num_layers):
+        out["per_exit_test"].append(task_metrics(test.exit_logits[:, layer], test.labels, config.is_regression))
+    finals = {split: point(config, record, None) for split, record in records.items()}
+    out["final"] = finals["test"]
+    for rule in rules_for(config):
+        curves = {split: curve(config, record, rule) for split, record in records.items()}
+        out["curves_test"][rule] = curves["test"]
+        chosen = choose_operating_point(curves["validation"], finals["validation"], metric, max_drop)
+        on_test = point(config, test, rule, chosen["setting"])
+        out["operating_points"][rule] = {"setting": chosen["setting"], "validation": chosen[metric], "test": on_test}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    (args,) = HfArgumentParser(ExperimentArguments).parse_args_into_dataclasses(args=argv)
+    results_dir = check_writable(args.results_dir, "results_dir")
+    if not args.report_only:
+        for task_name in args.task_list:
+            for strategy in args.strategy_list:
+                path = results_dir / task_name / f"{strategy}.json"
+                if path.is_file():
+                    print(f"{task_name}/{strategy}: done already ({path})")
+                    continue
+                print(f"{task_name}/{strategy}: training")
+                result = run_one(args, task_name, strategy)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(path, json.dumps(result, indent=1))
+                print(f"{task_name}/{strategy}: saved {path}")
+    report = Path(args.report)
+    check_writable(report.parent, "report")
+    write_text_atomic(report, render_report(results_dir, report.parent))
+    print(f"Report: {report}")
+
+
+def render_report(results_dir: Path, report_dir: Path) -> str:
+    """docs/RESULTS.md from the saved JSON (never by hand)."""
+    lines = [
+        "# Results: BERxiT on GLUE with MiniLM-L6",
+        "",
+        "Generated by `berxit-experiments --report_only` from the JSON in "
+        f"`{results_dir}`. Test = GLUE dev; thresholds are chosen on a seeded 10% of GLUE train; saved layers are "
+        "reported at a drop of at most 1 point from the same model's final layer, on test.",
+        "",
+    ]
+    for task_dir in sorted(path for path in results_dir.iterdir() if path.is_dir()):
+        runs = {p.stem: json.loads(p.read_text()) for p in sorted(task_dir.glob("*.json"))}
+        if not runs:
+            continue
+        metric = next(iter(runs.values()))["metric"]
+        lines += [f"## {task_dir.name}", ""]
+        rows = []
+        for strategy in STRATEGIES:
+            if strategy not in runs:
+                continue
+            run = runs[strategy]
+            final = run["test"][metric] if strategy == "plain" else run["final"][metric]
+            row = {"strategy": strategy, f"final-layer {metric}": 100 * final, "train examples": run["train_examples"]}
+            for rule in ("certainty", "entropy", "patience"):
+                chosen = run.get("operating_points", {}).get(rule)
+                row[f"{rule}: saved layers"] = None if chosen is None else 100 * chosen["test"]["saved_layers"]
+                row[f"{rule}: {metric}"] = None if chosen is None else 100 * chosen["test"][metric]
+            rows.append(row)
+        lines += [markdown_table(rows, digits=1), ""]
+        lines += claims(runs, metric) + [""]
+        curves = {
+            f"{strategy} / {rule}": points
+            for strategy, run in runs.items()
+            for rule, points in run.get("curves_test", {}).items()
+            if rule == "certainty" or strategy == "two_stage"
+        }
+        if curves:
+            final = runs.get("alternating", next(run for run in runs.values() if "final" in run))["final"]
+            image = report_dir / "results" / f"{task_dir.name}.png"
+            image.parent.mkdir(parents=True, exist_ok=True)
+            plot_curves(curves, final, metric, image, f"{task_dir.name}: test split")
+            lines += [f"![{task_dir.name}](results/{task_dir.name}.png)", ""]
+    return "\n".join(lines) + "\n"
+
+
+def claims(runs: dict[str, dict], metric: str) -> list[str]:
+    """The targets, checked against this task's runs (a line each; missing runs say so)."""
+    lines = []
+
+    def saved(strategy: str, rule: str) -> float | None:
+        chosen = runs.get(strategy, {}).get("operating_points", {}).get(rule)
+        return None if chosen is None else chosen["test"]["saved_layers"]
+
+    if "plain" in runs and "alternating" in runs:
+        gap = 100 * (runs["plain"]["test"][metric] - runs["alternating"]["final"][metric])
+        verdict = "yes" if gap <= 1.0 else "no"
+        lines.append(
+            f"- Alternating's final layer within 1 point of plain fine-tuning: **{verdict}** "
+            f"({gap:+.1f} points behind)."
+        )
+    certainty = saved("alternating", "certainty")
+    if certainty is not None:
+        lines.append(
+            f"- Certainty rule with alternating training saves {100 * certainty:.1f}% of layers at <= 1 point."
+        )
+    deebert = saved("two_stage", "entropy")
+    if certainty is not None and deebert is not None:
+        verdict = "yes" if certainty > deebert else "no"
+        lines.append(
+            f"- Beats entropy with two-stage training (DeeBERT) at equal drop: **{verdict}** "
+            f"({100 * certainty:.1f}% against {100 * deebert:.1f}% saved)."
+        )
+    return lines
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

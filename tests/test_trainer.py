@@ -162,6 +162,7 @@ def test_metrics_report_every_exit_certainty_and_the_operating_point():
     assert metrics["saved_layers"] == pytest.approx(1 - 9 / 16)
     assert metrics["early_exit_accuracy"] == 0.75
     assert "avg_exit_layer" not in BerxitMetrics(config)(prediction)  # no operating point, no early-exit figures
+    assert BerxitMetrics(config, threshold=0.0)(prediction)["avg_exit_layer"] == 1.0  # τ = 0 is an operating point
     with pytest.raises(ValueError, match="threshold"):
         BerxitMetrics(config, threshold=2.0)
 

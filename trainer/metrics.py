@@ -44,7 +44,7 @@ class BerxitMetrics:
         self.config = config
         self.rule = config.exit_rule if rule is None else rule
         self.threshold = threshold
-        self.has_operating_point = self.rule == "patience" or (threshold or config.exit_threshold) is not None
+        self.has_operating_point = self.rule == "patience" or threshold is not None or config.exit_threshold is not None
         if self.has_operating_point:
             make_exit_rule(config, self.rule, threshold)  # bad settings fail here, not after a long evaluation
 

@@ -249,6 +249,11 @@ def hold_out(split: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
     return parts["train"], parts["test"]
 
 
+def label_mean(split: Dataset) -> float:
+    """The mean regression target of a split: where a regression model's outputs should start."""
+    return float(np.mean(np.asarray(split["label"], dtype=np.float64)))
+
+
 def tokenize(splits: DatasetDict, tokenizer, max_length: int) -> DatasetDict:
     """Token ids and `labels` for each split; the text columns are dropped."""
 

@@ -18,8 +18,10 @@ def plot_curves(
     title: str,
     operating_points: dict[str, dict] | None = None,
     operating_label: str = "operating points",
+    reference: float | None = None,
 ) -> Path:
-    """Writes a PNG; `curves` maps a label to its points, `final` marks the final layer, circles the points chosen."""
+    """Writes a PNG; `curves` maps a label to its points, `final` marks the final layer, circles the points chosen;
+    `reference` (a metric value, e.g. plain fine-tuning's) is drawn as a dashed line."""
     figure, axes = plt.subplots(figsize=(6.4, 4.4))
     for label, points in curves.items():
         ordered = sorted(points, key=lambda p: p["avg_exit_layer"])
@@ -29,6 +31,8 @@ def plot_curves(
         x, y = [p["avg_exit_layer"] for p in chosen], [100 * p[metric] for p in chosen]
         axes.plot(x, y, "o", markersize=10, fillstyle="none", color="black", linestyle="none", label=operating_label)
     axes.plot(final["avg_exit_layer"], 100 * final[metric], "*", markersize=14, color="black", label="final layer")
+    if reference is not None:
+        axes.axhline(100 * reference, color="grey", linestyle="--", label="plain fine-tuning")
     axes.set_xlabel("average exit layer")
     axes.set_ylabel(f"{metric} (%)")
     axes.set_title(title, fontsize=10)

@@ -20,7 +20,7 @@ from transformers import AutoConfig, AutoTokenizer, DataCollatorWithPadding, HfA
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..trainer import BerxitMetrics, BerxitTrainer, BerxitTrainingArguments
 from .arguments import DataArguments
-from .data import PACKAGED_BACKBONE_HUB_ID, packaged_backbone_dir, tokenize
+from .data import PACKAGED_BACKBONE_HUB_ID, label_mean, packaged_backbone_dir, tokenize
 from .files import check_writable, write_text_atomic
 
 RUN_INFO = "berxit_run.json"
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
 
     source = model_args.model_name_or_path or str(packaged_backbone_dir())
     tokenizer = AutoTokenizer.from_pretrained(source)
-    if AutoConfig.from_pretrained(source).model_type == "berxit":
+    is_berxit_checkpoint = AutoConfig.from_pretrained(source).model_type == "berxit"
+    if is_berxit_checkpoint:
         model = BerxitForSequenceClassification.from_pretrained(source)
     else:
         labels = {}
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     splits = task.splits
     if model_args.max_train_samples is not None:
         splits["train"] = splits["train"].select(range(min(model_args.max_train_samples, len(splits["train"]))))
+    if task.is_regression and not is_berxit_checkpoint:
+        model.init_regression_outputs(label_mean(splits["train"]))
     tokenized = tokenize(splits, tokenizer, data_args.max_length)
     trainer = BerxitTrainer(
         model=model,

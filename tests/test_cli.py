@@ -12,7 +12,9 @@ import pytest
 from hub_server import HubStandIn
 from transformers import AutoTokenizer, BertConfig, BertModel
 
+from berxit import BerxitForSequenceClassification
 from berxit.scripts import export, sweep, train
+from berxit.scripts.data import label_mean, load_task
 
 TRAIN_ARGS = ["--max_steps", "4", "--per_device_train_batch_size", "8", "--report_to", "none", "--disable_tqdm", "true"]
 
@@ -180,3 +182,19 @@ def test_bad_cli_arguments_are_named(pipeline_run, tmp_path, capsys):
         sweep.main(["--model_dir", str(tmp_path)])
     with pytest.raises(ValueError, match="hub_model_id"):
         export.main(["--model_dir", str(model_dir), "--export_dir", str(tmp_path / "x"), "--push_to_hub"])
+
+
+def test_regression_training_starts_every_exit_at_the_label_mean(tiny_bert, tmp_path):
+    path = tmp_path / "scores.csv"
+    pd.DataFrame({"text": [f"pair {i}" for i in range(40)], "score": [3.0 + (i % 5) / 2 for i in range(40)]}).to_csv(
+        path, index=False
+    )
+    data = ["--dataset", str(path), "--label_column", "score", "--max_length", "16"]
+    args = ["--model_name_or_path", str(tiny_bert), "--output_dir", str(tmp_path / "model"), *data]
+    train.main([*args, "--max_steps", "2", *TRAIN_ARGS[2:], "--learning_rate", "0"])  # nothing moves: see the start
+    model = BerxitForSequenceClassification.from_pretrained(tmp_path / "model")
+    assert model.config.is_regression
+    expected = label_mean(load_task(str(path), label_column="score").splits["train"])
+    assert 3.0 < expected < 5.0
+    for exit_ in model.berxit.exits:
+        assert float(exit_.classifier.bias) == pytest.approx(expected, abs=1e-6)

@@ -5,7 +5,7 @@ import json
 import pytest
 from test_data import GLUE_DIR, needs_glue
 
-from berxit.scripts import experiments
+from berxit.scripts import experiments, results_report
 
 
 @needs_glue
@@ -30,6 +30,7 @@ def test_runs_save_json_resume_and_render(tmp_path, capsys):
 
     text = report.read_text()
     assert "## rte" in text and "| alternating |" in text and "![rte](results/rte.png)" in text
+    assert "## Summary" in text and "Curve view (test):" in text
     assert (tmp_path / "results" / "rte.png").is_file()
     report.unlink()
     experiments.main(["--results_dir", str(results), "--report", str(report), "--report_only"])
@@ -41,3 +42,51 @@ def test_bad_experiment_arguments():
         experiments.main(["--tasks", "qqp", "--glue_dir", "x"])
     with pytest.raises(ValueError, match="glue_dir"):
         experiments.main(["--tasks", "rte"])
+
+
+def synthetic_run(strategy: str, metric: str, final: float, curve: list[tuple[float, float]]) -> dict:
+    """A run's JSON with a certainty curve of (avg_exit_layer, metric) points on a 6-layer model."""
+    points = [{"avg_exit_layer": layer, "saved_layers": 1 - layer / 6, metric: value} for layer, value in curve]
+    final_point = {"avg_exit_layer": 6.0, "saved_layers": 0.0, metric: final}
+    chosen = max((p for p in points if p[metric] >= final - 0.01), key=lambda p: p["saved_layers"], default=final_point)
+    return {
+        "task": "glue/stsb",
+        "strategy": strategy,
+        "metric": metric,
+        "train_examples": 10,
+        "hyperparameters": {"learning_rate": 2e-5, "seed": 42},
+        "per_exit_test": [{}] * 6,
+        "final": final_point,
+        "curves_test": {"certainty": points},
+        "operating_points": {"certainty": {"setting": 0.5, "validation": final, "test": chosen}},
+    }
+
+
+def test_report_checks_claims_from_json(tmp_path):
+    results = tmp_path / "results"
+    (results / "stsb").mkdir(parents=True)
+    curve = [(1.0, 0.50), (3.0, 0.84), (4.0, 0.85)]
+    runs = {
+        "plain": {**synthetic_run("plain", "spearman", 0.85, []), "test": {"spearman": 0.85}},
+        "alternating": synthetic_run("alternating", "spearman", 0.85, curve),
+    }
+    for strategy, run in runs.items():
+        (results / "stsb" / f"{strategy}.json").write_text(json.dumps(run))
+
+    text = results_report.render_report(results, tmp_path)
+    # 3 of 6 layers saved at 84 against plain's 85: the 40% target and the paper's STS-B claim both hold.
+    assert "saves >= 40% of layers at a drop <= 1 point on SST-2 and STS-B: met on 1 of 1 measured (stsb;" in text
+    assert "about half the layers (>= 40% saved; certainty, alternating): met on 1 of 1" in text
+    assert "so neither can exit early here. The certainty rule (alternating) saves 50.0% of layers" in text
+    assert (tmp_path / "results" / "stsb.png").is_file()
+
+
+def test_curve_score_and_saved_within_reference():
+    run = synthetic_run("alternating", "accuracy", 0.80, [(1.0, 0.60), (3.0, 0.78), (6.0, 0.80)])
+    # Budgets 1..6 in 51 steps: 0.60 below layer 3, 0.78 from 3, 0.80 at 6 only.
+    budgets = [1 + 5 * i / 50 for i in range(51)]
+    expected = sum(0.60 if b < 3 else 0.78 if b < 6 else 0.80 for b in budgets) / 51
+    assert results_report.curve_score(run, "certainty", "accuracy") == pytest.approx(expected)
+    assert results_report.curve_score(run, "entropy", "accuracy") is None
+    assert results_report.saved_within_reference(run, "certainty", "accuracy", reference=0.79) == pytest.approx(0.5)
+    assert results_report.saved_within_reference(run, "certainty", "accuracy", reference=0.90) is None

@@ -66,6 +66,27 @@ def test_regression_targets_and_loss():
     torch.testing.assert_close(out.task_loss, F.mse_loss(predictions[:, -1], labels.squeeze(1)))
 
 
+@pytest.mark.parametrize("cls", [None, BerxitForSequenceClassification])
+def test_regression_outputs_start_at_the_given_value(cls):
+    model = tiny_model(num_labels=1, **({} if cls is None else {"cls": cls}))
+    input_ids, attention_mask = padded_batch(model, [6, 4])
+    before = model(input_ids, attention_mask=attention_mask).exit_logits
+    old_bias = torch.stack([exit_.classifier.bias for exit_ in model.base_model.exits]).squeeze(-1)
+    model.init_regression_outputs(2.7)
+    after = model(input_ids, attention_mask=attention_mask).exit_logits
+    # Every exit's prediction moves by its bias change and nothing else moves.
+    torch.testing.assert_close(after.squeeze(-1), before.squeeze(-1) + (2.7 - old_bias))
+    assert all(float(exit_.classifier.bias) == pytest.approx(2.7) for exit_ in model.base_model.exits)
+
+
+def test_regression_outputs_refuse_bad_calls():
+    with pytest.raises(ValueError, match="init_regression_outputs: this model classifies"):
+        tiny_model(num_labels=3).init_regression_outputs(1.0)
+    for value in (float("nan"), "2.5"):
+        with pytest.raises(ValueError, match="value: expected a finite number"):
+            tiny_model(num_labels=1).init_regression_outputs(value)
+
+
 def test_sequence_classification_class_wraps_the_model():
     model = tiny_model(cls=BerxitForSequenceClassification)
     input_ids, attention_mask = padded_batch(model, [5, 2])

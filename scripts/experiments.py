@@ -37,7 +37,7 @@ from .curves import choose_operating_point, curve, point, rules_for
 from .data import label_mean, load_task, packaged_backbone_dir, tokenize
 from .files import check_writable, write_text_atomic
 from .records import ExitRecord, record_exits
-from .results_report import STRATEGIES, render_report
+from .results_report import MAX_DROP, STRATEGIES, render_report
 
 TASKS = ("rte", "mrpc", "stsb", "sst2")
 
@@ -62,7 +62,6 @@ class ExperimentArguments:
     epochs: float = 3.0
     max_length: int = 128
     seed: int = 42
-    max_drop: float = field(default=1.0, metadata={"help": "Allowed drop, in points, for the saved-layers figures."})
 
     def __post_init__(self):
         self.task_list = [task.strip().lower().replace("-", "") for task in self.tasks.split(",")]
@@ -143,7 +142,7 @@ def run_one(args: ExperimentArguments, task_name: str, strategy: str) -> dict:
         result["test"] = plain_metrics(model, tokenized["test"], tokenizer, task.is_regression)
         return result
     records = {split: record_exits(model, tokenized[split], tokenizer) for split in ("validation", "test")}
-    result.update(sweep_records(model.config, records, task.metric, args.max_drop))
+    result.update(sweep_records(model.config, records, task.metric, MAX_DROP))
     return result
 
 

@@ -208,6 +208,15 @@ def task_lines(task: str, runs: dict[str, dict], report_dir: Path) -> list[str]:
         rows.append(row)
     lines += ["Operating points chosen on validation, measured on test:", "", markdown_table(rows, digits=1)]
 
+    exit_rows = [
+        {"strategy": strategy, **{f"exit {i + 1}": 100 * m[metric] for i, m in enumerate(run["per_exit_test"])}}
+        for strategy, run in runs.items()
+        if strategy != "plain"
+    ]
+    if exit_rows:
+        title = f"Each exit's test {metric} (what any rule can get from it):"
+        lines += [title, "", markdown_table(exit_rows, digits=1)]
+
     curve_rows = []
     for strategy, run in runs.items():
         if strategy == "plain":

@@ -55,7 +55,7 @@ def synthetic_run(strategy: str, metric: str, final: float, curve: list[tuple[fl
         "metric": metric,
         "train_examples": 10,
         "hyperparameters": {"learning_rate": 2e-5, "seed": 42},
-        "per_exit_test": [{}] * 6,
+        "per_exit_test": [{metric: final}] * 6,
         "final": final_point,
         "curves_test": {"certainty": points},
         "operating_points": {"certainty": {"setting": 0.5, "validation": final, "test": chosen}},

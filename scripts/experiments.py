@@ -37,9 +37,7 @@ from .curves import choose_operating_point, curve, point, rules_for
 from .data import label_mean, load_task, packaged_backbone_dir, tokenize
 from .files import check_writable, write_text_atomic
 from .records import ExitRecord, record_exits
-from .results_report import MAX_DROP, STRATEGIES, render_report
-
-TASKS = ("rte", "mrpc", "stsb", "sst2")
+from .results_report import MAX_DROP, STRATEGIES, TASKS, render_report
 
 
 @dataclass

@@ -19,6 +19,7 @@ def plot_curves(
     operating_points: dict[str, dict] | None = None,
     operating_label: str = "operating points",
     reference: float | None = None,
+    final_label: str = "final layer",
 ) -> Path:
     """Writes a PNG; `curves` maps a label to its points, `final` marks the final layer, circles the points chosen;
     `reference` (a metric value, e.g. plain fine-tuning's) is drawn as a dashed line."""
@@ -30,7 +31,7 @@ def plot_curves(
         chosen = list(operating_points.values())
         x, y = [p["avg_exit_layer"] for p in chosen], [100 * p[metric] for p in chosen]
         axes.plot(x, y, "o", markersize=10, fillstyle="none", color="black", linestyle="none", label=operating_label)
-    axes.plot(final["avg_exit_layer"], 100 * final[metric], "*", markersize=14, color="black", label="final layer")
+    axes.plot(final["avg_exit_layer"], 100 * final[metric], "*", markersize=14, color="black", label=final_label)
     if reference is not None:
         axes.axhline(100 * reference, color="grey", linestyle="--", label="plain fine-tuning")
     axes.set_xlabel("average exit layer")

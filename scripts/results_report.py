@@ -11,6 +11,7 @@ import numpy as np
 from .plots import plot_curves
 from .reports import markdown_table
 
+TASKS = ("rte", "mrpc", "stsb", "sst2")
 STRATEGIES = ("plain", "alternating", "joint", "two_stage")
 RULES = ("certainty", "entropy", "patience")
 MIN_SAVED = 0.40  # the target for the certainty rule with alternating training on SST-2 and STS-B
@@ -20,7 +21,9 @@ MAX_DROP = 1.0  # points
 def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
     """{task: {strategy: run}} for every task folder holding at least one run's JSON."""
     tasks = {}
-    for task_dir in sorted(path for path in results_dir.iterdir() if path.is_dir()):
+    folders = [path for path in results_dir.iterdir() if path.is_dir()]
+    order = {task: index for index, task in enumerate(TASKS)}
+    for task_dir in sorted(folders, key=lambda path: (order.get(path.name, len(TASKS)), path.name)):
         runs = {path.stem: json.loads(path.read_text()) for path in sorted(task_dir.glob("*.json"))}
         if runs:
             tasks[task_dir.name] = {strategy: runs[strategy] for strategy in STRATEGIES if strategy in runs}
@@ -250,9 +253,17 @@ def task_lines(task: str, runs: dict[str, dict], report_dir: Path) -> list[str]:
         if rule == "certainty" or strategy == "two_stage"
     }
     if curves:
-        final = (alternating or next(run for run in runs.values() if "final" in run))["final"]
+        marked = "alternating" if alternating else next(strategy for strategy, run in runs.items() if "final" in run)
         image = report_dir / "results" / f"{task}.png"
         image.parent.mkdir(parents=True, exist_ok=True)
-        plot_curves(curves, final, metric, image, f"{task}: test split", reference=reference)
+        plot_curves(
+            curves,
+            runs[marked]["final"],
+            metric,
+            image,
+            f"{task}: test split",
+            reference=reference,
+            final_label=f"final layer ({marked})",
+        )
         lines += [f"![{task}](results/{task}.png)", ""]
     return lines

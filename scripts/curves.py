@@ -47,10 +47,14 @@ def curve(config, record: ExitRecord, rule: str) -> list[dict]:
     return [point(config, record, rule, setting) for setting in settings_for(rule, record.num_layers)]
 
 
+def within_drop(value: float, reference: float, max_drop: float) -> bool:
+    """Whether `value` is at most `max_drop` points below `reference` (both fractions), float noise forgiven."""
+    return value >= reference - max_drop / 100.0 - 1e-12
+
+
 def choose_operating_point(points: list[dict], final: dict, metric: str, max_drop: float) -> dict:
     """The setting that saves the most layers while `metric` stays within `max_drop` points of the final layer."""
-    floor = final[metric] - max_drop / 100.0
-    allowed = [p for p in points if p[metric] >= floor - 1e-12]
+    allowed = [p for p in points if within_drop(p[metric], final[metric], max_drop)]
     if not allowed:  # even the strictest setting costs more: take the most accurate one
         return max(points, key=lambda p: (p[metric], -p["saved_layers"]))
     # Ties go to the more conservative (higher) setting, the safer choice on unseen data.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .curves import within_drop
 from .plots import plot_curves
 from .reports import markdown_table
 
@@ -61,7 +62,7 @@ def saved_within_reference(run: dict, rule: str, metric: str, reference: float) 
     points = run.get("curves_test", {}).get(rule)
     if points is None:
         return None
-    allowed = [p["saved_layers"] for p in points + [run["final"]] if p[metric] >= reference - MAX_DROP / 100 - 1e-12]
+    allowed = [p["saved_layers"] for p in points + [run["final"]] if within_drop(p[metric], reference, MAX_DROP)]
     return max(allowed) if allowed else None
 
 
@@ -132,7 +133,7 @@ def first_good_exit(run: dict | None, metric: str) -> int | None:
     if run is None:
         return None
     final = run["final"][metric]
-    return next(i + 1 for i, m in enumerate(run["per_exit_test"]) if m[metric] >= final - MAX_DROP / 100 - 1e-9)
+    return next(i + 1 for i, m in enumerate(run["per_exit_test"]) if within_drop(m[metric], final, MAX_DROP))
 
 
 def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
@@ -147,11 +148,12 @@ def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
         gap = None
         if plain and alternating:
             gap = 100 * (final_metric(plain, metric) - final_metric(alternating, metric))
+            close.append((task, within_drop(final_metric(alternating, metric), final_metric(plain, metric), MAX_DROP)))
         ours = saved_at_operating_point(alternating, "certainty")
         deebert = saved_at_operating_point(runs.get("two_stage"), "entropy")
         scores = {s: curve_score(r, "certainty", metric) for s, r in runs.items() if s != "plain"}
         scores = {s: v for s, v in scores.items() if v is not None}
-        best = max(scores, key=scores.get) if len(scores) == 3 else None
+        best = max(scores, key=scores.get) if len(scores) == len(STRATEGIES) - 1 else None  # every exit strategy
         rows.append(
             {
                 "task": task,
@@ -165,8 +167,6 @@ def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
                 "best certainty curve": best or "—",
             }
         )
-        if gap is not None:
-            close.append((task, gap <= MAX_DROP + 1e-9))
         if task in ("sst2", "stsb") and ours is not None:
             fast.append((task, ours >= MIN_SAVED))
         if ours is not None and (deebert is not None or alternating["metric"] == "spearman"):
@@ -174,8 +174,8 @@ def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
             beats.append((task, ours > (deebert or 0.0)))
         if task == "stsb" and plain and alternating:
             chosen = alternating["operating_points"]["certainty"]["test"]
-            drop = 100 * (final_metric(plain, metric) - chosen[metric])
-            half.append((task, chosen["saved_layers"] >= MIN_SAVED and drop <= MAX_DROP + 1e-9))
+            close_to_plain = within_drop(chosen[metric], final_metric(plain, metric), MAX_DROP)
+            half.append((task, chosen["saved_layers"] >= MIN_SAVED and close_to_plain))
         if best is not None and task in ("rte", "mrpc"):
             curve_wins.append((task, best == "alternating"))
 

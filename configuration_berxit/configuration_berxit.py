@@ -25,11 +25,13 @@ class BerxitConfig(PreTrainedConfig):
             `1 - entropy / log(num_labels)` >= threshold) or `"patience"` (PABEE: exit once the prediction has
             not changed for `patience` layers).
         exit_threshold (`float` or `list[float]`, *optional*):
-            The operating point, in [0, 1]: one value, or one per early exit (`num_hidden_layers - 1` values; the
-            last layer always answers). When set, a model in eval mode serves at it: `forward` without labels
-            runs only the layers each example needs, so pipelines and `Trainer.predict` use it unchanged.
+            The operating point of the certainty and entropy rules, in [0, 1]: one value, or one per early exit
+            (`num_hidden_layers - 1` values; the last layer always answers). When set, a model in eval mode serves
+            at it: `forward` without labels runs only the layers each example needs, so pipelines and
+            `Trainer.predict` use it unchanged.
         patience (`int`, *optional*, defaults to 2):
-            How many consecutive layers must agree with the previous one before the patience rule exits.
+            How many consecutive layers must agree with the previous one before the patience rule exits. With
+            `exit_rule="patience"` this is the operating point a model in eval mode serves at.
         num_labels (`int`): number of classes; 1 means regression (`problem_type="regression"`).
 
     Example:
@@ -86,6 +88,15 @@ class BerxitConfig(PreTrainedConfig):
     @property
     def is_regression(self) -> bool:
         return self.problem_type == "regression"
+
+    @property
+    def has_operating_point(self) -> bool:
+        """Whether the config says where to exit: a threshold for certainty or entropy, or the patience rule."""
+        return self.exit_rule == "patience" or self.exit_threshold is not None
+
+    def get_text_config(self, decoder=None, encoder=None) -> PreTrainedConfig:
+        """The backbone's config: what `resize_token_embeddings` and other text settings must update."""
+        return self.backbone_config
 
     @classmethod
     def from_dict(cls, config_dict: dict, **kwargs):

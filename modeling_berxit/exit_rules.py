@@ -22,13 +22,14 @@ def entropy_confidence(logits: torch.Tensor) -> torch.Tensor:
 
 
 class ExitRule:
-    """Base class: `__call__(layer, logits, certainty)` -> exit mask; `keep(mask)` drops finished examples."""
+    """Base class: `__call__(layer, logits, certainty)` -> exit mask; `drop_finished(running)` forgets the examples
+    that left the batch."""
 
     def __call__(self, layer: int, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def keep(self, mask: torch.Tensor) -> None:
-        """Forget the examples that left the batch (rules with per-example state override this)."""
+    def drop_finished(self, running: torch.Tensor) -> None:
+        """Keeps only the rows where `running` is True (rules with per-example state override this)."""
 
 
 class ThresholdRule(ExitRule):
@@ -75,9 +76,9 @@ class PatienceRule(ExitRule):
         self.previous = prediction
         return self.streak >= self.patience
 
-    def keep(self, mask):
+    def drop_finished(self, running):
         if self.previous is not None:
-            self.previous, self.streak = self.previous[mask], self.streak[mask]
+            self.previous, self.streak = self.previous[running], self.streak[running]
 
 
 def make_exit_rule(
@@ -106,16 +107,22 @@ def make_exit_rule(
 
 
 def replay_exit_layers(exit_rule: ExitRule, exit_logits: torch.Tensor, certainties: torch.Tensor) -> torch.Tensor:
-    """Exit layer (0-based) of every example, from a recorded pass over all layers.
+    """The 1-based exit layer of every example, `(batch,)`, from a recorded pass over all layers.
 
     `exit_logits` is `(batch, layers, labels)` and `certainties` `(batch, layers)`, as `forward` returns them.
     """
     batch, num_layers = certainties.shape
-    exit_layers = torch.full((batch,), num_layers - 1, dtype=torch.long, device=certainties.device)
-    running = torch.ones(batch, dtype=torch.bool, device=certainties.device)
+    exit_layers = torch.full((batch,), num_layers, dtype=torch.long, device=certainties.device)  # (batch,)
+    running = torch.ones(batch, dtype=torch.bool, device=certainties.device)  # (batch,)
     for layer in range(num_layers - 1):
         # Every example is shown every layer so that per-example state (patience) stays aligned.
-        stops = exit_rule(layer, exit_logits[:, layer], certainties[:, layer]) & running
-        exit_layers[stops] = layer
+        stops = exit_rule(layer, exit_logits[:, layer], certainties[:, layer]) & running  # (batch,)
+        exit_layers[stops] = layer + 1
         running &= ~stops
     return exit_layers
+
+
+def answers_at(exit_logits: torch.Tensor, exit_layers: torch.Tensor) -> torch.Tensor:
+    """Each example's logits at its 1-based exit layer: `(batch, layers, labels)` -> `(batch, labels)`."""
+    rows = torch.arange(len(exit_layers), device=exit_layers.device)
+    return exit_logits[rows, exit_layers - 1]

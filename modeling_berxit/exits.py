@@ -30,11 +30,16 @@ class BerxitCertaintyHead(nn.Module):
 
     One head for every layer, so it learns a single mapping from "shape of the hidden state" to "this depth is
     enough"; it never looks at the logits, which is why it also works for regression.
+
+    The sigmoid runs in float32 whatever the model's dtype, so thresholds mean the same in fp32, fp16 and bf16 (in
+    bf16 it reaches exactly 1.0 once its input passes about 5.5). The linear layer is named `classifier` (it
+    classifies an exit's answer as right or wrong), which is also how PEFT's sequence-classification task finds
+    the heads it must train.
     """
 
     def __init__(self, config):
         super().__init__()
-        self.dense = nn.Linear(config.backbone_config.hidden_size, 1)
+        self.classifier = nn.Linear(config.backbone_config.hidden_size, 1)
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.dense(pooled)).squeeze(-1)
+        return torch.sigmoid(self.classifier(pooled).float()).squeeze(-1)  # (batch,), float32

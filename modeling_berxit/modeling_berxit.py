@@ -11,17 +11,20 @@ from torch.nn import functional as F
 from transformers import AutoModel, PreTrainedModel
 from transformers import initialization as init
 from transformers.masking_utils import create_bidirectional_mask
-from transformers.utils import logging
+from transformers.processing_utils import Unpack
+from transformers.utils import TransformersKwargs, can_return_tuple, logging
+from transformers.utils.output_capturing import capture_outputs
 
 from ..configuration_berxit.configuration_berxit import BerxitConfig
 from .backbones import build_backbone, max_sequence_length
-from .exit_rules import make_exit_rule, replay_exit_layers
+from .exit_rules import answers_at, make_exit_rule, replay_exit_layers
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
 from .outputs import BerxitEarlyExitOutput, BerxitModelOutput
 from .remote_code import AUTO_MAP, write_remote_code
 
-logger = logging.get_logger(__name__)
+# Under transformers' logging tree, so `transformers.logging.set_verbosity_*` governs berxit's messages too.
+logger = logging.get_logger(f"transformers.{__name__}")
 
 # Keyword arguments of `from_pretrained_backbone` that describe the task and exiting rather than the backbone.
 BERXIT_CONFIG_KWARGS = ("num_labels", "id2label", "label2id", "problem_type", "exit_rule", "exit_threshold", "patience")
@@ -31,7 +34,16 @@ class BerxitPreTrainedModel(PreTrainedModel):
     config: BerxitConfig
     config_class = BerxitConfig
     base_model_prefix = "berxit"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True  # the backbone's layers checkpoint themselves, under every objective
     _supports_sdpa = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+    # The losses are per-batch means: Trainer must not pass `num_items_in_batch`, and divides over accumulation.
+    accepts_loss_kwargs = False
+    # The names `output_hidden_states` and `output_attentions` collect. The backbone is a PreTrainedModel of its own,
+    # so transformers hooks its layers with the backbone's own `_can_record_outputs`; no module of ours matches these.
+    _can_record_outputs = {"hidden_states": "BackboneLayer", "attentions": "BackboneSelfAttention"}
 
     def _init_weights(self, module):
         # The backbone is a PreTrainedModel and initialises itself; this covers the exits and certainty head.
@@ -104,9 +116,10 @@ class BerxitModel(BerxitPreTrainedModel):
 
     - `forward` runs every layer and returns every exit's logits and certainty, and the loss of an objective.
     - `early_exit_forward` runs each example only as deep as it needs, in batches (generate-style).
-    - In eval mode with `config.exit_threshold` set, `forward` without labels *is* `early_exit_forward` at the
-      config's operating point, so pipelines and `Trainer.predict` serve there unchanged; with labels it still
-      runs every layer and reports each example's answer at that point in `logits` and `exit_layers`.
+    - In eval mode at an operating point (`config.exit_threshold` set, or `config.exit_rule="patience"`),
+      `forward` *is* `early_exit_forward` there, so pipelines and `Trainer.predict` serve at it unchanged. A call
+      that needs every layer (labels, `output_hidden_states`, `output_attentions`) still runs every layer and
+      reports each example's answer at that point in `logits` and `exit_layers`.
     """
 
     def __init__(self, config: BerxitConfig):
@@ -122,26 +135,51 @@ class BerxitModel(BerxitPreTrainedModel):
     def set_input_embeddings(self, value: nn.Module):
         self.backbone.set_input_embeddings(value)
 
-    def _embed(self, input_ids, attention_mask, token_type_ids) -> tuple[torch.Tensor, torch.Tensor]:
+    def _embed(
+        self,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
+        token_type_ids: torch.Tensor | None,
+        position_ids: torch.Tensor | None,
+        inputs_embeds: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Checks the inputs and returns the embedded batch with an explicit 2-d attention mask."""
-        if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
-            raise ValueError("input_ids: expected a 2-d tensor of token ids, shape (batch_size, sequence_length).")
-        if input_ids.is_floating_point():
-            raise TypeError(f"input_ids: expected integer token ids, got dtype {input_ids.dtype}.")
-        batch_size, length = input_ids.shape
-        if batch_size == 0 or length == 0:
-            raise ValueError(f"input_ids: the batch is empty (shape {tuple(input_ids.shape)}).")
-        limit = max_sequence_length(self.config.backbone_config)
-        if length > limit:
-            raise ValueError(f"input_ids: sequences of {length} tokens exceed the backbone's limit of {limit}.")
-        for name, tensor in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
-            if tensor is not None and tensor.shape != input_ids.shape:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("input_ids: give exactly one of input_ids and inputs_embeds.")
+        if input_ids is not None:
+            if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+                raise ValueError("input_ids: expected a 2-d tensor of token ids, shape (batch_size, sequence_length).")
+            if input_ids.is_floating_point():
+                raise TypeError(f"input_ids: expected integer token ids, got dtype {input_ids.dtype}.")
+            shape = tuple(input_ids.shape)
+        else:
+            if not isinstance(inputs_embeds, torch.Tensor) or inputs_embeds.dim() != 3:
                 raise ValueError(
-                    f"{name}: expected the shape of input_ids {tuple(input_ids.shape)}, got {tuple(tensor.shape)}."
+                    "inputs_embeds: expected a 3-d tensor of shape (batch_size, sequence_length, hidden_size)."
                 )
+            if inputs_embeds.shape[-1] != self.config.hidden_size:
+                raise ValueError(
+                    f"inputs_embeds: expected vectors of hidden_size {self.config.hidden_size}, "
+                    f"got {inputs_embeds.shape[-1]}."
+                )
+            shape = tuple(inputs_embeds.shape[:2])
+        if 0 in shape:
+            raise ValueError(f"input_ids: the batch is empty (shape {shape}).")
+        limit = max_sequence_length(self.config.backbone_config)
+        if shape[1] > limit:
+            raise ValueError(f"input_ids: sequences of {shape[1]} tokens exceed the backbone's limit of {limit}.")
+        for name, tensor in (
+            ("attention_mask", attention_mask),
+            ("token_type_ids", token_type_ids),
+            ("position_ids", position_ids),
+        ):
+            if tensor is not None and tuple(tensor.shape) != shape:
+                raise ValueError(f"{name}: expected the input's shape {shape}, got {tuple(tensor.shape)}.")
+        hidden_states = self.backbone.embeddings(
+            input_ids=input_ids, token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds
+        )  # (batch, length, hidden)
         if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        hidden_states = self.backbone.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+            attention_mask = torch.ones(shape, dtype=torch.long, device=hidden_states.device)  # (batch, length)
         return hidden_states, attention_mask
 
     def _layer_mask(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor):
@@ -171,21 +209,38 @@ class BerxitModel(BerxitPreTrainedModel):
         early_exits = [parameter for exit_ in self.exits[:-1] for parameter in exit_.parameters()]
         return early_exits + list(self.certainty_head.parameters())
 
-    def _run_layer(self, index: int, hidden_states: torch.Tensor, mask) -> tuple[torch.Tensor, ...]:
+    def _run_layer(self, index: int, hidden_states: torch.Tensor, mask, **kwargs) -> tuple[torch.Tensor, ...]:
         """Runs layer `index` and its exit: the new hidden states, the exit's logits and its certainty."""
-        hidden_states = self.backbone.encoder.layer[index](hidden_states, mask)
-        pooled, logits = self.exits[index](hidden_states)
-        return hidden_states, logits, self.certainty_head(pooled)
+        hidden_states = self.backbone.encoder.layer[index](hidden_states, mask, **kwargs)  # (batch, length, hidden)
+        pooled, logits = self.exits[index](hidden_states)  # (batch, hidden), (batch, labels)
+        return hidden_states, logits, self.certainty_head(pooled)  # certainty: (batch,), float32
 
+    def _serves_early_exit(self, labels: torch.Tensor | None, kwargs: dict) -> bool:
+        """Whether `forward` answers through `early_exit_forward`: in eval mode at the config's operating point,
+        unless the call needs every layer (labels for the losses, or every layer's hidden states or attentions)."""
+        needs_every_layer = (
+            labels is not None
+            or kwargs.get("output_hidden_states", self.config.output_hidden_states)
+            or kwargs.get("output_attentions", self.config.output_attentions)
+        )
+        return not self.training and self.config.has_operating_point and not needs_every_layer
+
+    @capture_outputs
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         objective: str = "all_exits",
+        **kwargs: Unpack[TransformersKwargs],
     ) -> BerxitModelOutput | BerxitEarlyExitOutput:
         r"""
+        The standard arguments of a transformers encoder (`input_ids` or `inputs_embeds`, `attention_mask`,
+        `token_type_ids`, `position_ids`, `output_hidden_states`, `output_attentions`, `return_dict`), plus:
+
         labels (`torch.Tensor` of shape `(batch_size,)`, *optional*):
             Class indices (integers) or regression targets (floats). Given labels, the loss is the task loss of
             `objective` plus the certainty loss.
@@ -195,25 +250,27 @@ class BerxitModel(BerxitPreTrainedModel):
         """
         if objective not in OBJECTIVES:
             raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}.")
-        serving = not self.training and self.config.exit_threshold is not None
-        if serving and labels is None:
-            return self.early_exit_forward(input_ids, attention_mask, token_type_ids)
+        if self._serves_early_exit(labels, kwargs):
+            return self.early_exit_forward(
+                input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **kwargs
+            )
 
-        hidden_states, attention_mask = self._embed(input_ids, attention_mask, token_type_ids)
+        hidden_states, attention_mask = self._embed(
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
+        )  # (batch, length, hidden), (batch, length)
         mask = self._layer_mask(hidden_states, attention_mask)
         all_logits, all_certainties = [], []
         for index in range(self.config.num_hidden_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask)
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask, **kwargs)
             all_logits.append(logits)
             all_certainties.append(certainty)
-        exit_logits = torch.stack(all_logits, dim=1)
-        certainties = torch.stack(all_certainties, dim=1)
+        exit_logits = torch.stack(all_logits, dim=1)  # (batch, layers, labels)
+        certainties = torch.stack(all_certainties, dim=1)  # (batch, layers)
 
-        logits, exit_layers = exit_logits[:, -1], None
-        if serving:
-            exit_index = replay_exit_layers(make_exit_rule(self.config), exit_logits, certainties)
-            logits = exit_logits[torch.arange(len(exit_index), device=exit_index.device), exit_index]
-            exit_layers = exit_index + 1
+        logits, exit_layers = exit_logits[:, -1], None  # (batch, labels)
+        if not self.training and self.config.has_operating_point:
+            exit_layers = replay_exit_layers(make_exit_rule(self.config), exit_logits, certainties)  # (batch,)
+            logits = answers_at(exit_logits, exit_layers)
 
         loss = task_loss = certainty_loss = None
         if labels is not None:
@@ -223,7 +280,7 @@ class BerxitModel(BerxitPreTrainedModel):
             # Stacked from the list, not sliced from `exit_logits`: exits outside the objective get no gradient.
             trained = torch.stack(all_logits[objective_exits(objective, len(all_logits))], dim=1)
             task_loss = task_losses(trained, labels, self.config.is_regression).sum()
-            targets = certainty_targets(exit_logits, labels, self.config.is_regression)
+            targets = certainty_targets(exit_logits, labels, self.config.is_regression)  # (batch, layers)
             certainty_loss = F.mse_loss(certainties, targets)
             loss = task_loss + certainty_loss
 
@@ -240,12 +297,15 @@ class BerxitModel(BerxitPreTrainedModel):
     @torch.no_grad()
     def early_exit_forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
         threshold: float | list[float] | None = None,
         rule: str | None = None,
         patience: int | None = None,
+        **kwargs: Unpack[TransformersKwargs],
     ) -> BerxitEarlyExitOutput:
         r"""
         Dynamic-depth inference for a batch of any size (call it on a model in eval mode, as `generate`).
@@ -264,42 +324,40 @@ class BerxitModel(BerxitPreTrainedModel):
                 For the patience rule; defaults to `config.patience`.
         """
         exit_rule = make_exit_rule(self.config, rule, threshold, patience)
-        hidden_states, attention_mask = self._embed(input_ids, attention_mask, token_type_ids)
+        hidden_states, attention_mask = self._embed(
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
+        )  # (batch, length, hidden), (batch, length)
         batch_size, num_layers = hidden_states.shape[0], self.config.num_hidden_layers
+        device = hidden_states.device
 
-        answer_logits = hidden_states.new_empty(batch_size, self.config.num_labels)
-        answer_certainties = hidden_states.new_empty(batch_size)
-        exit_layers = torch.full((batch_size,), num_layers, dtype=torch.long, device=hidden_states.device)
-        active = torch.arange(batch_size, device=hidden_states.device)
+        answer_logits = hidden_states.new_empty(batch_size, self.config.num_labels)  # (batch, labels)
+        answer_certainties = torch.empty(batch_size, device=device)  # (batch,), float32
+        exit_layers = torch.full((batch_size,), num_layers, dtype=torch.long, device=device)  # (batch,), 1-based
+        active = torch.arange(batch_size, device=device)  # (active,): caller's row of each row still running
 
-        hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)
+        hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)  # (active, length', ...)
         mask = self._layer_mask(hidden_states, attention_mask)
         for index in range(num_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask)
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask, **kwargs)
             if index == num_layers - 1:
-                stops = torch.ones_like(certainty, dtype=torch.bool)
+                stops = torch.ones_like(certainty, dtype=torch.bool)  # (active,)
             else:
-                stops = exit_rule(index, logits, certainty)
+                stops = exit_rule(index, logits, certainty)  # (active,)
             if not stops.any():
                 continue
-            finished = active[stops]
+            finished = active[stops]  # (finished,)
             answer_logits[finished] = logits[stops]
             answer_certainties[finished] = certainty[stops]
             exit_layers[finished] = index + 1
-            keep = ~stops
-            if not keep.any():
+            running = ~stops  # (active,)
+            if not running.any():
                 break
-            active, hidden_states, attention_mask = active[keep], hidden_states[keep], attention_mask[keep]
-            exit_rule.keep(keep)
-            hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)
+            active, hidden_states, attention_mask = active[running], hidden_states[running], attention_mask[running]
+            exit_rule.drop_finished(running)
+            hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)  # (active, length', ...)
             mask = self._layer_mask(hidden_states, attention_mask)
 
-        return BerxitEarlyExitOutput(
-            logits=answer_logits,
-            exit_layers=exit_layers,
-            certainties=answer_certainties,
-            num_layers_computed=int(exit_layers.sum()),
-        )
+        return BerxitEarlyExitOutput(logits=answer_logits, exit_layers=exit_layers, certainties=answer_certainties)
 
 
 class BerxitForSequenceClassification(BerxitPreTrainedModel):
@@ -314,16 +372,30 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
         self.berxit = BerxitModel(config)
         self.post_init()
 
+    @can_return_tuple
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         objective: str = "all_exits",
+        **kwargs: Unpack[TransformersKwargs],
     ) -> BerxitModelOutput | BerxitEarlyExitOutput:
         """See [`BerxitModel.forward`]."""
-        return self.berxit(input_ids, attention_mask, token_type_ids, labels=labels, objective=objective)
+        return self.berxit(
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            inputs_embeds,
+            labels=labels,
+            objective=objective,
+            return_dict=True,
+            **kwargs,
+        )
 
     def early_exit_forward(self, *args, **kwargs) -> BerxitEarlyExitOutput:
         """See [`BerxitModel.early_exit_forward`]."""

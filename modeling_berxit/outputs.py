@@ -28,6 +28,10 @@ class BerxitModelOutput(ModelOutput):
         The objective's task loss alone.
     certainty_loss (`torch.FloatTensor` of shape `()`, given `labels`):
         The certainty head's MSE against each exit's detached correctness.
+    hidden_states (`tuple[torch.FloatTensor]`, given `output_hidden_states=True`):
+        The embeddings and every layer's output, each of shape `(batch_size, sequence_length, hidden_size)`.
+    attentions (`tuple[torch.FloatTensor]`, given `output_attentions=True` and eager attention):
+        Every layer's attention weights, each of shape `(batch_size, num_heads, sequence_length, sequence_length)`.
     """
 
     loss: torch.FloatTensor | None = None
@@ -37,6 +41,8 @@ class BerxitModelOutput(ModelOutput):
     exit_layers: torch.LongTensor | None = None
     task_loss: torch.FloatTensor | None = None
     certainty_loss: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 @dataclass
@@ -50,11 +56,15 @@ class BerxitEarlyExitOutput(ModelOutput):
         The 1-based layer that answered each example.
     certainties (`torch.FloatTensor` of shape `(batch_size,)`):
         The certainty head's value at that layer.
-    num_layers_computed (`int`):
-        How many example-layers were computed in all (the sum of `exit_layers`): the work actually done.
+
+    Every field is per example, so pipelines, `Trainer.predict` and Accelerate can slice, pad and gather them.
     """
 
     logits: torch.FloatTensor | None = None
     exit_layers: torch.LongTensor | None = None
     certainties: torch.FloatTensor | None = None
-    num_layers_computed: int | None = None
+
+    @property
+    def num_layers_computed(self) -> int:
+        """How many example-layers were computed in all (the sum of `exit_layers`): the work actually done."""
+        return int(self.exit_layers.sum())

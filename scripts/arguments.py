@@ -1,10 +1,46 @@
-"""Command-line arguments shared by the tools (parsed with `HfArgumentParser`)."""
+"""Command-line arguments shared by the tools (parsed with `HfArgumentParser`), and how a tool reports mistakes."""
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from transformers import HfArgumentParser
+
+from .. import __version__
 from .data import TaskData, load_task
+
+# What a user's input can cause: a bad value, a wrong type, a missing or unwritable file. Anything else is a bug
+# and keeps its traceback.
+USER_ERRORS = (ValueError, TypeError, OSError)
+
+
+def parse_arguments(dataclass_types, argv: list[str] | None, prog: str) -> tuple:
+    """`HfArgumentParser` over `dataclass_types`, with `--version`."""
+    parser = HfArgumentParser(dataclass_types, prog=prog)
+    parser.add_argument("--version", action="version", version=f"%(prog)s (berxit) {__version__}")
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def command(prog: str) -> Callable:
+    """Makes `main(argv)` a console command: an error the user caused is one line on stderr, naming the argument
+    (`berxit-sweep: error: max_drop: expected ...`), and exit code 2, as argparse does for its own errors."""
+
+    def decorate(main: Callable[[list[str] | None], None]) -> Callable[[list[str] | None], None]:
+        @functools.wraps(main)
+        def run(argv: list[str] | None = None) -> None:
+            try:
+                main(argv)
+            except USER_ERRORS as error:
+                message = " ".join(str(error).split()) or type(error).__name__
+                print(f"{prog}: error: {message}", file=sys.stderr)
+                raise SystemExit(2) from None
+
+        return run
+
+    return decorate
 
 
 @dataclass

@@ -29,15 +29,16 @@ from transformers import (
     BertConfig,
     BertForSequenceClassification,
     DataCollatorWithPadding,
-    HfArgumentParser,
     Trainer,
     TrainingArguments,
 )
+from transformers.utils.logging import tqdm
 
 from ..configuration_berxit import BerxitConfig
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..modeling_berxit.exit_rules import CertaintyRule, replay_exit_layers
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
+from .arguments import command, parse_arguments
 from .data import packaged_backbone_dir, rotten_tomatoes, tokenize
 from .files import check_writable, write_text_atomic
 from .reports import markdown_table
@@ -113,7 +114,7 @@ def scalar_threshold(certainties: torch.Tensor, saving: float) -> float:
     best, best_gap = 1.0, float("inf")
     for step in range(1001):
         threshold = step / 1000
-        layers = replay_exit_layers(CertaintyRule([threshold] * (num_layers - 1)), dummy_logits, certainties) + 1
+        layers = replay_exit_layers(CertaintyRule([threshold] * (num_layers - 1)), dummy_logits, certainties)
         gap = abs(1 - layers.float().mean().item() / num_layers - saving)
         if gap < best_gap:
             best, best_gap = threshold, gap
@@ -165,7 +166,7 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[di
     calls.update({variant: early_exit(threshold) for variant, threshold in thresholds.items()})
     times = {(batch_size, variant): [] for batch_size in args.batch_size_list for variant in calls}
     exit_layers = {"plain": torch.full((len(inputs["input_ids"]),), num_layers)}
-    for _ in range(args.repeats):
+    for _ in tqdm(range(args.repeats), desc="Timing repeats", unit="repeat"):
         for batch_size in args.batch_size_list:
             for variant, call in calls.items():
                 seconds, outputs = timed_run(call, inputs, batch_size)
@@ -223,7 +224,7 @@ def load_models(args) -> dict[str, BerxitForSequenceClassification]:
         torch.manual_seed(0)
         model = BerxitForSequenceClassification(BerxitConfig(backbone_config=BertConfig().to_dict(), num_labels=2))
         with torch.no_grad():  # spread the random certainties so that thresholds can place exits
-            model.base_model.certainty_head.dense.weight.mul_(10.0)
+            model.base_model.certainty_head.classifier.weight.mul_(10.0)
         models["bert-base"] = model
     for model in models.values():
         model.eval().config.exit_threshold = None  # forward must run every layer when recording
@@ -268,8 +269,9 @@ def training_cost(args, tokenizer) -> dict:
     return {"plain_s_per_step": plain, "alternating_s_per_step": alternating, "ratio": alternating / plain}
 
 
+@command("berxit-benchmark")
 def main(argv: list[str] | None = None) -> None:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_arguments(BenchmarkArguments, argv, "berxit-benchmark")
     output_dir = check_writable(args.output_dir, "output_dir")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -279,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     report["torch_threads"] = torch.get_num_threads()
     for name, model in load_models(args).items():
         twin = plain_twin(model)
-        for length in args.sequence_length_list:
+        for length in tqdm(args.sequence_length_list, desc=f"Benchmarking {name}", unit="length"):
             inputs = packed_inputs(tokenizer, texts, args.examples, length)
             reference = record_certainties(model, inputs)
             choose = scalar_threshold if name == "checkpoint" else driven_thresholds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..modeling_berxit.exit_rules import make_exit_rule, replay_exit_layers
+from ..modeling_berxit.exit_rules import answers_at, make_exit_rule, replay_exit_layers
 from ..trainer.metrics import task_metrics
 from .records import ExitRecord
 
@@ -25,14 +25,14 @@ def point(config, record: ExitRecord, rule: str | None, setting=None) -> dict:
     """Metrics, average exit layer, saved layers and ideal speed-up of one rule setting (`rule=None`: final)."""
     num_layers = record.num_layers
     if rule is None:
-        exit_index = torch.full((len(record.labels),), num_layers - 1)
+        exit_layers = torch.full((len(record.labels),), num_layers)
     else:
         keyword = "patience" if rule == "patience" else "threshold"
-        exit_index = replay_exit_layers(
+        exit_layers = replay_exit_layers(
             make_exit_rule(config, rule, **{keyword: setting}), record.exit_logits, record.certainties
         )
-    answers = record.exit_logits[torch.arange(len(exit_index)), exit_index]
-    average = float((exit_index + 1).float().mean())
+    answers = answers_at(record.exit_logits, exit_layers)
+    average = float(exit_layers.float().mean())
     return {
         "rule": rule or "final layer",
         "setting": setting,

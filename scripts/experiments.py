@@ -25,7 +25,6 @@ from transformers import (
     AutoTokenizer,
     BertForSequenceClassification,
     DataCollatorWithPadding,
-    HfArgumentParser,
     Trainer,
     TrainingArguments,
 )
@@ -33,6 +32,7 @@ from transformers import (
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.metrics import task_metrics
+from .arguments import command, parse_arguments
 from .curves import choose_operating_point, curve, point, rules_for
 from .data import label_mean, load_task, packaged_backbone_dir, tokenize
 from .files import check_writable, write_text_atomic
@@ -171,8 +171,9 @@ def sweep_records(config, records: dict[str, ExitRecord], metric: str, max_drop:
     return out
 
 
+@command("berxit-experiments")
 def main(argv: list[str] | None = None) -> None:
-    (args,) = HfArgumentParser(ExperimentArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_arguments(ExperimentArguments, argv, "berxit-experiments")
     results_dir = check_writable(args.results_dir, "results_dir")
     if not args.report_only:
         for task_name in args.task_list:

@@ -17,9 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import AutoTokenizer, HfArgumentParser
+from transformers import AutoTokenizer
 
 from ..modeling_berxit import BerxitForSequenceClassification
+from .arguments import command, parse_arguments
 from .files import check_writable, replace_folder_atomic
 from .model_card import model_card
 from .train import RUN_INFO
@@ -35,6 +36,13 @@ class ExportArguments:
         default=None, metadata={"help": "berxit-sweep's output (default: <model_dir>/sweep)."}
     )
     overwrite: bool = field(default=False, metadata={"help": "Replace an export_dir that holds other files."})
+    license: str = field(
+        default="apache-2.0",
+        metadata={
+            "help": "The model card's license (a Hub license id); the packaged MiniLM and berxit are apache-2.0."
+        },
+    )
+    language: str = field(default="en", metadata={"help": "The model card's language (ISO 639-1) of the texts."})
     push_to_hub: bool = field(default=False, metadata={"help": "Push the folder to the Hub as --hub_model_id."})
     hub_model_id: str | None = field(default=None, metadata={"help": "The Hub repository, e.g. you/berxit-rt."})
 
@@ -43,8 +51,9 @@ class ExportArguments:
             raise ValueError("hub_model_id: --push_to_hub needs the repository to push to, e.g. you/berxit-rt.")
 
 
+@command("berxit-export")
 def main(argv: list[str] | None = None) -> None:
-    (args,) = HfArgumentParser(ExportArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_arguments(ExportArguments, argv, "berxit-export")
     model_dir, export_dir = Path(args.model_dir), Path(args.export_dir)
     sweep_dir = Path(args.sweep_dir) if args.sweep_dir else model_dir / "sweep"
     for needed in (model_dir / RUN_INFO, sweep_dir / "operating_point.json"):
@@ -61,14 +70,18 @@ def main(argv: list[str] | None = None) -> None:
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     repo = args.hub_model_id or export_dir.name
+    # Nothing local goes out: the backbone config names the base model's Hub id, or nothing.
+    model.config.backbone_config._name_or_path = run_info["base_model"] or ""
+    card = model_card(
+        run_info, operating, (sweep_dir / "summary.md").read_text(), model.config, repo, args.license, args.language
+    )
 
     def write(folder: Path) -> None:
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         shutil.copyfile(sweep_dir / "curve.png", folder / "curve.png")
-        results = (sweep_dir / "summary.md").read_text()
-        (folder / "README.md").write_text(model_card(run_info, operating, results, model.config, repo))
-        (folder / MARKER).write_text(json.dumps({"model_dir": str(model_dir.resolve()), **operating}, indent=2))
+        card.save(folder / "README.md")
+        (folder / MARKER).write_text(json.dumps(operating, indent=2))
 
     replace_folder_atomic(export_dir, write)
     print((sweep_dir / "summary.md").read_text())

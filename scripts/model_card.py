@@ -1,23 +1,23 @@
-"""The model card (README.md with Hub metadata) of an exported BERxiT model."""
+"""The model card (README.md with Hub metadata and a model-index) of an exported BERxiT model, built with
+`huggingface_hub`'s `ModelCard`, so the Hub shows its results and every field is one the Hub knows."""
 
 from __future__ import annotations
 
-import json
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-CARD = """---
-{metadata}
----
+from .data import hub_dataset
 
+BODY = """
 # {title}
 
-A BERxiT (Xin et al., EACL 2021) early-exit model made with berxit: `{base_model}` with an exit after each
-of its {num_layers} layers and a certainty head shared by all of them, fine-tuned on `{dataset}` with
-`{strategy}` training. Each input leaves at the first layer whose certainty reaches the threshold, so easy
-inputs use fewer layers.
+A BERxiT (Xin et al., EACL 2021) early-exit model made with berxit: {base_model} with an exit after each
+of its {num_layers} layers and a certainty head shared by all of them, fine-tuned on {dataset} with
+`{strategy}` training. Each input leaves at the first layer where the exit rule
+fires, so easy inputs use fewer layers.
 
-It serves at **{rule} threshold {threshold}**: on the test split, {metric} {test_metric:.3f} against
+It serves at **{rule} {setting_name} {setting}**: on the test split, {metric} {test_metric:.3f} against
 {final_metric:.3f} for the final layer, with an average exit layer of {avg_exit_layer:.2f} of {num_layers}
-({saved_layers:.0%} of the layers saved). The threshold was chosen on validation as the one saving the most layers
+({saved_layers:.0%} of the layers saved). The setting was chosen on validation as the one saving the most layers
 within {max_drop:g} point(s) of the final layer's {metric}.
 
 ## Use
@@ -25,13 +25,14 @@ within {max_drop:g} point(s) of the final layer's {metric}.
 ```python
 from transformers import AutoModel, AutoTokenizer, pipeline
 
-classifier = pipeline("text-classification", model="{repo}", trust_remote_code=True)  # serves at the threshold
+classifier = pipeline("text-classification", model="{repo}", trust_remote_code=True)  # serves at the operating point
+print(classifier(["a charming and often affecting journey"]))
 
 model = AutoModel.from_pretrained("{repo}", trust_remote_code=True).eval()
-tokenizer = AutoTokenizer.from_pretrained("{repo}")
+tokenizer = AutoTokenizer.from_pretrained("{repo}", trust_remote_code=True)
 batch = tokenizer(["a charming and often affecting journey"], return_tensors="pt", padding=True)
-out = model.early_exit_forward(**batch, threshold=0.9)  # or rule="entropy" / "patience"
-out.logits, out.exit_layers
+out = model.early_exit_forward(**batch)  # at the operating point; or e.g. rule="entropy", threshold=0.9
+print(out.logits, out.exit_layers)
 ```
 
 ## Results (test split)
@@ -42,31 +43,56 @@ Each rule's setting was chosen on validation; the metric is {metric}.
 ![speed-accuracy curve](curve.png)
 """
 
+SETTING_NAMES = {"certainty": "threshold", "entropy": "threshold", "patience": "patience"}
 
-def model_card(run_info: dict, operating: dict, results_markdown: str, config, repo: str) -> str:
-    metadata = {
-        "library_name": "transformers",
-        "pipeline_tag": "text-classification",
-        "base_model": run_info["base_model"],
-        "datasets": [operating["dataset"]],
-        "metrics": [operating["metric"]],
-        "tags": ["berxit", "early-exit", config.backbone_config.model_type],
-    }
-    if metadata["base_model"] is None:  # started from a local folder: no Hub id to name
-        del metadata["base_model"]
-    # JSON is valid YAML, and quotes every value safely.
-    yaml = "\n".join(f"{key}: {json.dumps(value)}" for key, value in metadata.items())
-    return CARD.format(
-        metadata=yaml,
+
+def model_card(
+    run_info: dict, operating: dict, results_markdown: str, config, repo: str, license: str, language: str
+) -> ModelCard:
+    """The card of a model trained as `run_info` says, serving at `operating` (from berxit-sweep)."""
+    metric, rule = operating["metric"], operating["rule"]
+    dataset = hub_dataset(run_info["data"]["dataset"])  # (Hub id, config name), or None for local data
+    dataset_name = operating["dataset"]
+    eval_results = [
+        EvalResult(
+            task_type="text-classification",
+            dataset_type=dataset[0] if dataset else dataset_name.split()[0],
+            dataset_name=dataset_name,
+            dataset_config=dataset[1] if dataset else None,
+            dataset_split="test",
+            metric_type=name,
+            metric_name=label,
+            metric_value=round(float(value), 4),
+        )
+        for name, label, value in (
+            (metric, f"{metric} at the operating point ({rule} {operating['setting']})", operating["test"][metric]),
+            (metric, f"{metric} of the final layer", operating["final_layer_test"]),
+            ("saved_layers", "share of layers saved at the operating point", operating["test"]["saved_layers"]),
+        )
+    ]
+    card_data = ModelCardData(
+        model_name=repo.split("/")[-1],
+        base_model=run_info["base_model"],
+        datasets=[dataset[0]] if dataset else None,
+        language=language,
+        license=license,
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        metrics=[metric],
+        tags=["berxit", "early-exit", config.backbone_config.model_type],
+        eval_results=eval_results,
+    )
+    body = BODY.format(
         title=repo.split("/")[-1],
-        base_model=run_info["base_model"] or "a BERT-family backbone",
+        base_model=f"`{run_info['base_model']}`" if run_info["base_model"] else "a BERT-family backbone",
         num_layers=config.num_hidden_layers,
-        dataset=operating["dataset"],
+        dataset=f"`{dataset[0]}`" if dataset else dataset_name,
         strategy=run_info["exit_strategy"],
-        rule=operating["rule"],
-        threshold=operating["threshold"],
-        metric=operating["metric"],
-        test_metric=operating["test"][operating["metric"]],
+        rule=rule,
+        setting_name=SETTING_NAMES[rule],
+        setting=operating["setting"],
+        metric=metric,
+        test_metric=operating["test"][metric],
         final_metric=operating["final_layer_test"],
         avg_exit_layer=operating["test"]["avg_exit_layer"],
         saved_layers=operating["test"]["saved_layers"],
@@ -74,3 +100,4 @@ def model_card(run_info: dict, operating: dict, results_markdown: str, config, r
         repo=repo,
         results=results_markdown,
     )
+    return ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}")

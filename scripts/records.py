@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding
+from transformers.utils.logging import tqdm
 
 
 @dataclass
@@ -32,12 +33,15 @@ class ExitRecord:
 
 
 @torch.no_grad()
-def record_exits(model, dataset, tokenizer, batch_size: int = 64) -> ExitRecord:
-    """Runs every layer on a tokenized dataset (with `labels`) and keeps each exit's logits and certainty."""
+def record_exits(model, dataset, tokenizer, batch_size: int = 64, description: str = "Recording exits") -> ExitRecord:
+    """Runs every layer on a tokenized dataset (with `labels`) and keeps each exit's logits and certainty.
+
+    Shows a progress bar (`description`), which `transformers.utils.logging.disable_progress_bar()` turns off.
+    """
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=DataCollatorWithPadding(tokenizer))
     logits, certainties, labels = [], [], []
-    for batch in loader:
+    for batch in tqdm(loader, desc=description, unit="batch"):
         batch = {name: value.to(model.device) for name, value in batch.items()}
         # With labels the model runs every layer, whatever operating point its config holds.
         output = model(**batch)

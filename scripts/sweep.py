@@ -1,14 +1,15 @@
 """berxit-sweep: the speed-accuracy curve of a fine-tuned model for every exit rule, and its calibrated
 operating point.
 
-    berxit-sweep --model_dir runs/rt [--max_drop 1.0] [--rule certainty]
+    berxit-sweep --model_dir runs/rt [--max_drop 1.0] [--rule certainty|entropy|patience]
 
 One pass over the validation split and one over the test split record every layer's prediction and certainty;
-every threshold of every rule is replayed from those records. The operating point is the threshold that saves
-the most layers while the metric stays within `--max_drop` points of the final layer's, chosen on validation and
-reported on test. It is written into the checkpoint's config (`exit_threshold`, `exit_rule`), so the loaded
-model serves there. Outputs in `<model_dir>/sweep`: summary.{md,csv}, curve_{validation,test}.csv, curve.png,
-operating_point.json and the records.
+every setting of every rule is replayed from those records. The operating point of `--rule` is the setting
+(threshold, or patience) that saves the most layers while the metric stays within `--max_drop` points of the
+final layer's, chosen on validation and reported on test. It is written into the checkpoint's config
+(`exit_rule` and `exit_threshold` or `patience`), so the loaded model serves there. Outputs in
+`<model_dir>/sweep`: summary.{md,csv}, curve_{validation,test}.csv, curve.png, operating_point.json and the
+records.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 from datasets import DatasetDict
-from transformers import AutoTokenizer, HfArgumentParser
+from transformers import AutoTokenizer
 
+from ..configuration_berxit.configuration_berxit import EXIT_RULES
 from ..modeling_berxit import BerxitForSequenceClassification
-from .arguments import DataArguments
+from .arguments import DataArguments, command, parse_arguments
 from .curves import choose_operating_point, curve, point, rules_for
 from .data import tokenize
 from .files import check_writable, write_text_atomic
@@ -31,8 +33,6 @@ from .plots import plot_curves
 from .records import record_exits
 from .reports import markdown_table
 from .train import RUN_INFO
-
-CALIBRATED_RULES = ("certainty", "entropy")
 
 
 @dataclass
@@ -44,19 +44,20 @@ class SweepArguments:
     )
     rule: str = field(
         default="certainty",
-        metadata={"help": "The rule whose operating point goes into the config.", "choices": list(CALIBRATED_RULES)},
+        metadata={"help": "The rule whose operating point goes into the config.", "choices": list(EXIT_RULES)},
     )
     batch_size: int = field(default=64, metadata={"help": "Evaluation batch size."})
 
     def __post_init__(self):
         if not self.max_drop >= 0:
             raise ValueError(f"max_drop: expected a number of points >= 0, got {self.max_drop}.")
-        if self.rule not in CALIBRATED_RULES:
-            raise ValueError(f"rule: expected one of {CALIBRATED_RULES}, got {self.rule!r}.")
+        if self.rule not in EXIT_RULES:
+            raise ValueError(f"rule: expected one of {EXIT_RULES}, got {self.rule!r}.")
 
 
+@command("berxit-sweep")
 def main(argv: list[str] | None = None) -> None:
-    (args,) = HfArgumentParser(SweepArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_arguments(SweepArguments, argv, "berxit-sweep")
     model_dir = Path(args.model_dir)
     if not (model_dir / RUN_INFO).is_file():
         raise ValueError(f"model_dir: expected a folder written by berxit-train (with {RUN_INFO}), got {model_dir}.")
@@ -66,14 +67,16 @@ def main(argv: list[str] | None = None) -> None:
     task = data_args.load()
 
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
-    if args.rule == "entropy" and model.config.is_regression:
-        raise ValueError("rule: the entropy rule needs classes and this model does regression; use 'certainty'.")
+    if args.rule != "certainty" and model.config.is_regression:
+        raise ValueError(f"rule: the {args.rule} rule needs classes and this model does regression; use 'certainty'.")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     evaluated = DatasetDict({split: task.splits[split] for split in ("validation", "test")})
     tokenized = tokenize(evaluated, tokenizer, data_args.max_length)
     records = {}
     for split in ("validation", "test"):
-        records[split] = record_exits(model, tokenized[split], tokenizer, args.batch_size)
+        records[split] = record_exits(
+            model, tokenized[split], tokenizer, args.batch_size, description=f"Recording {split}"
+        )
         records[split].save(output_dir / f"record_{split}.pt")
 
     config, metric = model.config, task.metric
@@ -112,18 +115,22 @@ def main(argv: list[str] | None = None) -> None:
         "metric": metric,
         "max_drop": args.max_drop,
         "rule": args.rule,
-        "threshold": operating_row["setting"],
+        "setting": operating_row["setting"],  # the threshold, or the patience
         "validation": operating_row[f"validation_{metric}"],
         "test": {key: operating_row[f"test_{key}"] for key in (metric, "avg_exit_layer", "saved_layers")},
         "final_layer_test": finals["test"][metric],
     }
     write_text_atomic(output_dir / "operating_point.json", json.dumps(operating, indent=2))
-    config.exit_rule, config.exit_threshold = args.rule, operating["threshold"]
+    config.exit_rule = args.rule
+    if args.rule == "patience":
+        config.exit_threshold, config.patience = None, operating["setting"]
+    else:
+        config.exit_threshold = operating["setting"]
     write_text_atomic(model_dir / "config.json", config.to_json_string())
 
     print(markdown_table(summary))
     print(f"Curve: {plot}")
-    print(f"Operating point ({args.rule}, threshold {operating['threshold']}) written to {model_dir / 'config.json'}")
+    print(f"Operating point ({args.rule} {operating['setting']}) written to {model_dir / 'config.json'}")
 
 
 def summary_row(on_validation: dict, on_test: dict, metric: str) -> dict:

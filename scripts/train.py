@@ -15,11 +15,11 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from transformers import AutoConfig, AutoTokenizer, DataCollatorWithPadding, HfArgumentParser
+from transformers import AutoConfig, AutoTokenizer, DataCollatorWithPadding
 
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..trainer import BerxitMetrics, BerxitTrainer, BerxitTrainingArguments
-from .arguments import DataArguments
+from .arguments import DataArguments, command, parse_arguments
 from .data import PACKAGED_BACKBONE_HUB_ID, label_mean, packaged_backbone_dir, tokenize
 from .files import check_writable, write_text_atomic
 
@@ -38,9 +38,11 @@ class ModelArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Train on the first N examples only."})
 
 
+@command("berxit-train")
 def main(argv: list[str] | None = None) -> None:
-    parser = HfArgumentParser((ModelArguments, DataArguments, BerxitTrainingArguments))
-    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    model_args, data_args, training_args = parse_arguments(
+        (ModelArguments, DataArguments, BerxitTrainingArguments), argv, "berxit-train"
+    )
     output_dir = check_writable(training_args.output_dir, "output_dir")
     task = data_args.load()
 

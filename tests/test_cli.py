@@ -3,15 +3,17 @@ and the push to a stand-in Hub on 127.0.0.1."""
 
 import json
 import os
+import re
 import subprocess
 import sys
-import textwrap
 
 import pandas as pd
 import pytest
 from hub_server import HubStandIn
+from huggingface_hub import ModelCard
 from transformers import AutoTokenizer, BertConfig, BertModel
 
+import berxit
 from berxit import BerxitForSequenceClassification
 from berxit.scripts import export, sweep, train
 from berxit.scripts.data import label_mean, load_task
@@ -60,7 +62,7 @@ def test_sweep_writes_curves_and_calibrates_the_checkpoint(pipeline_run):
     assert len(curve) == 1 + 101 + 101 + 2  # final, two threshold grids, patience 1..2
     assert (model_dir / "sweep" / "curve.png").read_bytes().startswith(b"\x89PNG")
     config = json.loads((model_dir / "config.json").read_text())
-    assert config["exit_threshold"] == operating["threshold"] and config["exit_rule"] == "certainty"
+    assert config["exit_threshold"] == operating["setting"] and config["exit_rule"] == "certainty"
     # Chosen on validation, within the allowed drop there.
     validation = pd.read_csv(model_dir / "sweep" / "curve_validation.csv")
     final = validation.loc[validation["rule"] == "final layer", "accuracy"].item()
@@ -78,40 +80,41 @@ def test_export_folder_is_hub_ready(pipeline_run):
         "configuration_berxit.py",
     } <= names
     assert {"README.md", "curve.png"} <= names
-    card = (export_dir / "README.md").read_text()
-    metadata = card.split("---")[1]
-    for key in ("library_name:", "pipeline_tag:", "datasets:", "metrics:"):
-        assert key in metadata
-    assert "| certainty |" in card and "![speed-accuracy curve](curve.png)" in card
+    card = ModelCard.load(export_dir / "README.md")
+    assert card.data.license == "apache-2.0" and card.data.language == "en"
+    assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
+    assert card.data.base_model is None and card.data.datasets is None  # a local checkpoint and a local CSV
+    results = {result.metric_name: result for result in card.data.eval_results}
+    at_point = results[f"accuracy at the operating point (certainty {operating['setting']})"]
+    assert at_point.metric_value == pytest.approx(operating["test"]["accuracy"], abs=1e-4)
+    assert at_point.dataset_split == "test" and at_point.task_type == "text-classification"
+    assert results["share of layers saved at the operating point"].metric_value == pytest.approx(
+        operating["test"]["saved_layers"], abs=1e-4
+    )
+    assert "| certainty |" in card.text and "![speed-accuracy curve](curve.png)" in card.text
     assert set(json.loads((export_dir / "config.json").read_text())["auto_map"]) == {
         "AutoConfig",
         "AutoModel",
         "AutoModelForSequenceClassification",
     }
+    # Nothing local goes out with the export.
+    for path in export_dir.iterdir():
+        if path.suffix in (".json", ".md", ".txt"):
+            assert str(export_dir.parent.parent) not in path.read_text(), path.name
 
 
-FRESH = textwrap.dedent(
-    """
-    import sys
-    sys.modules["berxit"] = None  # berxit is not importable here
-    from transformers import AutoModel, pipeline
-
-    folder = sys.argv[1]
-    model = AutoModel.from_pretrained(folder, trust_remote_code=True)
-    assert type(model).__module__.startswith("transformers_modules")
-    classifier = pipeline("text-classification", model=folder, trust_remote_code=True)
-    print(model.config.exit_threshold, classifier(["a good film", "an awful film"]))
-    """
-)
-
-
-def test_export_loads_in_a_fresh_process_with_a_pipeline(pipeline_run, tmp_path):
+def test_model_card_snippet_runs_in_a_fresh_process_without_prompts(pipeline_run, tmp_path):
     _, operating, export_dir = pipeline_run
+    card = ModelCard.load(export_dir / "README.md")
+    snippet = card.text.split("```python")[1].split("```")[0].replace(f'"{export_dir.name}"', repr(str(export_dir)))
+    script = 'import sys\nsys.modules["berxit"] = None  # berxit is not importable here\n' + snippet
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path), "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", FRESH, str(export_dir)], env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert str(operating["threshold"]) in result.stdout
-    assert result.stdout.count("'label': 'up'") + result.stdout.count("'label': 'down'") == 2
+    assert "Do you wish to run the custom code" not in result.stdout + result.stderr
+    assert result.stdout.count("'label': ") == 1 and "tensor(" in result.stdout
 
 
 def push_export(model_dir, export_dir, hub: HubStandIn) -> subprocess.CompletedProcess:
@@ -143,8 +146,8 @@ def test_failed_push_keeps_the_export_and_says_why(pipeline_run, tmp_path):
     assert (export_dir / "model.safetensors").is_file() and (export_dir / "README.md").is_file()
 
 
-def test_export_is_atomic_and_protects_other_folders(pipeline_run, tmp_path, monkeypatch):
-    model_dir, _, export_dir = pipeline_run
+def test_export_is_atomic_and_protects_other_folders(pipeline_run, tmp_path, monkeypatch, capsys):
+    model_dir, operating, export_dir = pipeline_run
     before = {path.name: path.read_bytes() for path in export_dir.iterdir()}
 
     def crash(*args, **kwargs):
@@ -160,28 +163,63 @@ def test_export_is_atomic_and_protects_other_folders(pipeline_run, tmp_path, mon
     other = tmp_path / "holiday-photos"
     other.mkdir()
     (other / "beach.jpg").write_bytes(b"not a model")
-    with pytest.raises(ValueError, match="export_dir: .* already holds something else; pass --overwrite"):
-        export.main(["--model_dir", str(model_dir), "--export_dir", str(other)])
+    argv = ["--model_dir", str(model_dir), "--export_dir", str(other)]
+    assert_one_line_error(capsys, export.main, argv, "export_dir: .* already holds something else; pass --overwrite")
     assert (other / "beach.jpg").read_bytes() == b"not a model"
     export.main(["--model_dir", str(model_dir), "--export_dir", str(other), "--overwrite"])
     assert not (other / "beach.jpg").exists() and (other / "model.safetensors").is_file()
+
+
+def assert_one_line_error(capsys, call, argv, expected: str):
+    """The tool exits with code 2 and one line on stderr that names the argument; no traceback."""
+    capsys.readouterr()  # only what this call writes
+    with pytest.raises(SystemExit) as exited:
+        call(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert re.search(expected, err), err
 
 
 def test_bad_cli_arguments_are_named(pipeline_run, tmp_path, capsys):
     model_dir, _, _ = pipeline_run
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(ValueError, match="output_dir: cannot write to"):
-        train.main(["--output_dir", str(blocker / "model"), *TRAIN_ARGS])
-    with pytest.raises(ValueError, match="max_drop: expected a number of points >= 0"):
-        sweep.main(["--model_dir", str(model_dir), "--max_drop", "-1"])
-    with pytest.raises(SystemExit):
-        sweep.main(["--model_dir", str(model_dir), "--max_drop", "one"])
-    assert "invalid float value: 'one'" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="model_dir: expected a folder written by berxit-train"):
-        sweep.main(["--model_dir", str(tmp_path)])
-    with pytest.raises(ValueError, match="hub_model_id"):
-        export.main(["--model_dir", str(model_dir), "--export_dir", str(tmp_path / "x"), "--push_to_hub"])
+    assert_one_line_error(
+        capsys, train.main, ["--output_dir", str(blocker / "model"), *TRAIN_ARGS], "^berxit-train: error: output_dir: "
+    )
+    sweep_errors = {
+        "--max_drop -1": "^berxit-sweep: error: max_drop: expected a number of points >= 0",
+        f"--model_dir {tmp_path}": "^berxit-sweep: error: model_dir: expected a folder written by berxit-train",
+    }
+    for arguments, expected in sweep_errors.items():
+        argv = ["--model_dir", str(model_dir), *arguments.split()]
+        assert_one_line_error(capsys, sweep.main, argv, expected)
+    # argparse's own errors: its usage, then one error line.
+    for arguments, expected in {
+        "--max_drop one": "invalid float value: 'one'",
+        "--rule fast": "invalid choice",
+    }.items():
+        with pytest.raises(SystemExit):
+            sweep.main(["--model_dir", str(model_dir), *arguments.split()])
+        assert expected in capsys.readouterr().err.strip().splitlines()[-1]
+    assert_one_line_error(
+        capsys,
+        export.main,
+        ["--model_dir", str(model_dir), "--export_dir", str(tmp_path / "x"), "--push_to_hub"],
+        "^berxit-export: error: hub_model_id: ",
+    )
+
+
+def test_console_commands_report_errors_and_their_version(tmp_path):
+    version = subprocess.run(["berxit-train", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"berxit-train (berxit) {berxit.__version__}"
+    result = subprocess.run(["berxit-sweep", "--model_dir", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"berxit-sweep: error: model_dir: expected a folder written by berxit-train (with berxit_run.json), got "
+        f"{tmp_path / 'nowhere'}."
+    ]
 
 
 def test_regression_training_starts_every_exit_at_the_label_mean(tiny_bert, tmp_path):

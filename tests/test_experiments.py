@@ -37,11 +37,13 @@ def test_runs_save_json_resume_and_render(tmp_path, capsys):
     assert report.read_text() == text
 
 
-def test_bad_experiment_arguments():
-    with pytest.raises(ValueError, match="unknown \\['qqp'\\]"):
-        experiments.main(["--tasks", "qqp", "--glue_dir", "x"])
-    with pytest.raises(ValueError, match="glue_dir"):
-        experiments.main(["--tasks", "rte"])
+def test_bad_experiment_arguments(capsys):
+    for arguments, expected in {"--tasks qqp --glue_dir x": "unknown ['qqp']", "--tasks rte": "glue_dir"}.items():
+        with pytest.raises(SystemExit) as exited:
+            experiments.main(arguments.split())
+        assert exited.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("berxit-experiments: error: ") and expected in err and len(err.splitlines()) == 1
 
 
 def synthetic_run(strategy: str, metric: str, final: float, curve: list[tuple[float, float]]) -> dict:

@@ -49,7 +49,7 @@ def test_certainty_loss_reaches_backbone_but_not_through_targets():
     out = model(input_ids, attention_mask=attention_mask, labels=torch.tensor([0.5, 2.0, -1.0]))
     out.certainty_loss.backward()
     assert all(exit_.classifier.weight.grad is None for exit_ in model.exits)
-    assert model.certainty_head.dense.weight.grad.abs().sum() > 0
+    assert model.certainty_head.classifier.weight.grad.abs().sum() > 0
     assert model.exits[0].pooler.dense.weight.grad.abs().sum() > 0
     assert model.backbone.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0
     assert model.backbone.embeddings.word_embeddings.weight.grad.abs().sum() > 0

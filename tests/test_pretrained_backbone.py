@@ -4,7 +4,6 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertModel
 from transformers.testing_utils import CaptureLogger
-from transformers.utils import logging
 
 from berxit import BerxitForSequenceClassification, BerxitModel
 from berxit.modeling_berxit import modeling_berxit
@@ -17,8 +16,7 @@ def original(minilm_dir):
 
 @pytest.fixture(scope="module")
 def berxit_minilm(minilm_dir):
-    logger = logging.get_logger(modeling_berxit.__name__)
-    with CaptureLogger(logger) as captured:
+    with CaptureLogger(modeling_berxit.logger) as captured:
         model = BerxitForSequenceClassification.from_pretrained_backbone(minilm_dir, num_labels=2)
     return model.eval(), captured.out
 
@@ -81,8 +79,7 @@ def test_checkpoint_without_pooler_gets_new_exit_poolers(tmp_path, model_type):
     config = AutoConfig.for_model(backbone_kwargs.pop("model_type"), **backbone_kwargs)
     plain = AutoModel.from_config(config, add_pooling_layer=False)
     plain.save_pretrained(tmp_path)
-    logger = logging.get_logger(modeling_berxit.__name__)
-    with CaptureLogger(logger) as captured:
+    with CaptureLogger(modeling_berxit.logger) as captured:
         model = BerxitModel.from_pretrained_backbone(tmp_path, num_labels=3)
     assert "exits.*.pooler, exits.*.classifier, certainty_head" in captured.out
     for key, value in model.backbone.state_dict().items():

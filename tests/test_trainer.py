@@ -80,7 +80,7 @@ def test_two_stage_freezes_backbone_and_final_exit_in_its_second_stage(tmp_path)
     snapshots = Snapshots()
     trainer = train_model(make_args(tmp_path, exit_strategy="two_stage"), random_dataset(16), callbacks=[snapshots])
     first_stage_end, second_stage_end = snapshots.states[1], snapshots.states[3]
-    early_exit_names = {"berxit.certainty_head.dense.weight", "berxit.certainty_head.dense.bias"} | {
+    early_exit_names = {"berxit.certainty_head.classifier.weight", "berxit.certainty_head.classifier.bias"} | {
         name for name in first_stage_end if name.startswith("berxit.exits.") and not name.startswith("berxit.exits.3.")
     }
     for name, before in first_stage_end.items():

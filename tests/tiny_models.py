@@ -39,7 +39,7 @@ def tiny_model(model_type: str = "bert", num_labels: int = 3, cls=BerxitModel, s
     model = cls(tiny_config(model_type, num_labels, **kwargs))
     base = model.base_model
     with torch.no_grad():
-        base.certainty_head.dense.weight.mul_(20.0)
+        base.certainty_head.classifier.weight.mul_(20.0)
         for exit_ in base.exits:
             exit_.classifier.weight.mul_(100.0)
     return model.eval()

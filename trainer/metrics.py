@@ -9,7 +9,7 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from transformers import EvalPrediction
 
-from ..modeling_berxit.exit_rules import make_exit_rule, replay_exit_layers
+from ..modeling_berxit.exit_rules import answers_at, make_exit_rule, replay_exit_layers
 from ..modeling_berxit.losses import certainty_targets
 
 
@@ -72,11 +72,11 @@ class BerxitMetrics:
 
         if self.has_operating_point:
             exit_rule = make_exit_rule(self.config, self.rule, self.threshold)
-            exit_index = replay_exit_layers(exit_rule, exit_logits, certainties)
-            answers = exit_logits[torch.arange(len(exit_index)), exit_index]
+            exit_layers = replay_exit_layers(exit_rule, exit_logits, certainties)
+            answers = answers_at(exit_logits, exit_layers)
             for name, value in task_metrics(answers, labels, is_regression).items():
                 metrics[f"early_exit_{name}"] = value
-            average = float((exit_index + 1).float().mean())
+            average = float(exit_layers.float().mean())
             metrics["avg_exit_layer"] = average
             metrics["saved_layers"] = 1.0 - average / num_layers
         return metrics

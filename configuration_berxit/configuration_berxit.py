@@ -54,7 +54,12 @@ class BerxitConfig(PreTrainedConfig):
     patience: int = 2
 
     def __post_init__(self, **kwargs):
+        requested = kwargs.get("num_labels")  # transformers turns a negative count into 0 classes
+        if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int) or requested < 1):
+            raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {requested!r}.")
         super().__post_init__(**kwargs)
+        if self.num_labels < 1:
+            raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {self.num_labels}.")
         backbone_type = self.backbone_config.model_type
         if backbone_type not in SUPPORTED_BACKBONES:
             raise ValueError(
@@ -100,10 +105,15 @@ class BerxitConfig(PreTrainedConfig):
 
     @classmethod
     def from_dict(cls, config_dict: dict, **kwargs):
-        if config_dict.get("model_type") in SUPPORTED_BACKBONES:
+        model_type = config_dict.get("model_type", cls.model_type)
+        if model_type != cls.model_type:
+            hint = (
+                "Start from it with `BerxitForSequenceClassification.from_pretrained_backbone(path, num_labels=...)`."
+                if model_type in SUPPORTED_BACKBONES
+                else f"berxit starts from the backbone types {SUPPORTED_BACKBONES}."
+            )
             raise ValueError(
-                f"This is a plain {config_dict['model_type']} checkpoint, not a berxit one. Start from it with "
-                "`BerxitForSequenceClassification.from_pretrained_backbone(path, num_labels=...)`."
+                f"pretrained_model_name_or_path: this is a {model_type!r} checkpoint, not a berxit one. {hint}"
             )
         return super().from_dict(config_dict, **kwargs)
 

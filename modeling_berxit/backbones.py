@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from transformers import AutoModel, PreTrainedConfig, PreTrainedModel
 from transformers.models.bert.modeling_bert import BertPooler
@@ -18,6 +19,17 @@ def build_backbone(backbone_config: PreTrainedConfig) -> PreTrainedModel:
 
 def build_pooler(backbone_config: PreTrainedConfig) -> nn.Module:
     return POOLERS[backbone_config.model_type](backbone_config)
+
+
+def left_padded_position_ids(backbone_config: PreTrainedConfig, attention_mask: torch.Tensor) -> torch.Tensor | None:
+    """Positions counted from each example's first real token when some row is left-padded, so that the batch
+    answers as each example alone; None otherwise (the embeddings' own positions are right then)."""
+    if bool(attention_mask[:, 0].all()):
+        return None
+    positions = attention_mask.cumsum(-1) * attention_mask  # (batch, length): 1, 2, ... on real tokens, 0 on padding
+    if backbone_config.model_type == "roberta":  # RoBERTa's positions start after its padding index
+        return positions + backbone_config.pad_token_id
+    return (positions - 1).clamp(min=0)
 
 
 def max_sequence_length(backbone_config: PreTrainedConfig) -> int:

@@ -9,7 +9,10 @@ from .backbones import build_pooler
 
 
 class BerxitExit(nn.Module):
-    """Pools the [CLS] state of one layer and predicts from it, like BERT's own classification head."""
+    """Pools the [CLS] state of one layer and predicts from it, like BERT's own classification head.
+
+    [CLS] is each example's first real token: column 0 when padding is on the right, later when on the left.
+    """
 
     def __init__(self, config):
         super().__init__()
@@ -19,10 +22,12 @@ class BerxitExit(nn.Module):
         self.dropout = nn.Dropout(dropout if dropout is not None else backbone_config.hidden_dropout_prob)
         self.classifier = nn.Linear(backbone_config.hidden_size, config.num_labels)
 
-    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns `(pooled, logits)`; the pooled vector is what the certainty head reads too."""
-        pooled = self.dropout(self.pooler(hidden_states))
-        return pooled, self.classifier(pooled)
+        first = attention_mask.argmax(-1)  # (batch,): the column of each example's first real token
+        cls_states = hidden_states[torch.arange(len(first), device=first.device), first]  # (batch, hidden)
+        pooled = self.dropout(self.pooler(cls_states[:, None]))  # the pooler reads column 0: (batch, hidden)
+        return pooled, self.classifier(pooled)  # (batch, hidden), (batch, labels)
 
 
 class BerxitCertaintyHead(nn.Module):

@@ -20,6 +20,8 @@ def check_labels(labels: torch.Tensor, batch_size: int, config) -> torch.Tensor:
             raise TypeError(f"labels: regression needs floating-point targets, got dtype {labels.dtype}.")
         if labels.dim() == 2 and labels.shape[1] == 1:
             labels = labels.squeeze(1)
+        if not torch.isfinite(labels).all():
+            raise ValueError(f"labels: regression targets must be finite numbers, got {labels.tolist()}.")
     else:
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
             raise TypeError(f"labels: classification needs integer class indices, got dtype {labels.dtype}.")

@@ -6,6 +6,7 @@ import math
 import os
 
 import torch
+from safetensors import SafetensorError
 from torch import nn
 from torch.nn import functional as F
 from transformers import AutoModel, PreTrainedModel
@@ -16,7 +17,7 @@ from transformers.utils import TransformersKwargs, can_return_tuple, logging
 from transformers.utils.output_capturing import capture_outputs
 
 from ..configuration_berxit.configuration_berxit import BerxitConfig
-from .backbones import build_backbone, max_sequence_length
+from .backbones import build_backbone, left_padded_position_ids, max_sequence_length
 from .exit_rules import answers_at, make_exit_rule, replay_exit_layers
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
@@ -72,6 +73,7 @@ class BerxitPreTrainedModel(PreTrainedModel):
         >>> model = BerxitForSequenceClassification.from_pretrained_backbone("google-bert/bert-base-uncased")
         ```
         """
+        _check_local_path(pretrained_model_name_or_path)
         config_kwargs = {key: kwargs.pop(key) for key in BERXIT_CONFIG_KWARGS if key in kwargs}
         backbone, loading_info = AutoModel.from_pretrained(
             pretrained_model_name_or_path, output_loading_info=True, **kwargs
@@ -98,6 +100,18 @@ class BerxitPreTrainedModel(PreTrainedModel):
             f"{pretrained_model_name_or_path}; these weights are new and need fine-tuning: {', '.join(new_weights)}."
         )
         return model
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, with errors that name the folder or file at fault."""
+        _check_local_path(pretrained_model_name_or_path)
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except SafetensorError as error:
+            raise OSError(
+                f"pretrained_model_name_or_path: the weights in {pretrained_model_name_or_path} cannot be read "
+                f"(truncated, empty or not safetensors: {error})."
+            ) from error
 
     def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
         """`PreTrainedModel.save_pretrained`, plus the flat source files that `trust_remote_code=True` loads."""
@@ -168,6 +182,8 @@ class BerxitModel(BerxitPreTrainedModel):
         limit = max_sequence_length(self.config.backbone_config)
         if shape[1] > limit:
             raise ValueError(f"input_ids: sequences of {shape[1]} tokens exceed the backbone's limit of {limit}.")
+        if input_ids is not None:
+            _check_ids("input_ids", input_ids, self.config.backbone_config.vocab_size, "vocab_size")
         for name, tensor in (
             ("attention_mask", attention_mask),
             ("token_type_ids", token_type_ids),
@@ -175,6 +191,16 @@ class BerxitModel(BerxitPreTrainedModel):
         ):
             if tensor is not None and tuple(tensor.shape) != shape:
                 raise ValueError(f"{name}: expected the input's shape {shape}, got {tuple(tensor.shape)}.")
+        if token_type_ids is not None:
+            _check_ids("token_type_ids", token_type_ids, self.config.backbone_config.type_vocab_size, "type_vocab_size")
+        if attention_mask is not None:
+            if ((attention_mask != 0) & (attention_mask != 1)).any():
+                raise ValueError("attention_mask: expected 1 for real tokens and 0 for padding, got other values.")
+            empty = (attention_mask.sum(-1) == 0).nonzero().flatten().tolist()
+            if empty:
+                raise ValueError(f"attention_mask: the examples at rows {empty} have no real token (all zeros).")
+            if position_ids is None:
+                position_ids = left_padded_position_ids(self.config.backbone_config, attention_mask)
         hidden_states = self.backbone.embeddings(
             input_ids=input_ids, token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds
         )  # (batch, length, hidden)
@@ -209,10 +235,14 @@ class BerxitModel(BerxitPreTrainedModel):
         early_exits = [parameter for exit_ in self.exits[:-1] for parameter in exit_.parameters()]
         return early_exits + list(self.certainty_head.parameters())
 
-    def _run_layer(self, index: int, hidden_states: torch.Tensor, mask, **kwargs) -> tuple[torch.Tensor, ...]:
-        """Runs layer `index` and its exit: the new hidden states, the exit's logits and its certainty."""
+    def _run_layer(
+        self, index: int, hidden_states: torch.Tensor, attention_mask: torch.Tensor, mask, **kwargs
+    ) -> tuple[torch.Tensor, ...]:
+        """Runs layer `index` and its exit: the new hidden states, the exit's logits and its certainty.
+
+        `attention_mask` is the 2-d mask of the batch, `mask` the backbone's own (4-d) form of it."""
         hidden_states = self.backbone.encoder.layer[index](hidden_states, mask, **kwargs)  # (batch, length, hidden)
-        pooled, logits = self.exits[index](hidden_states)  # (batch, hidden), (batch, labels)
+        pooled, logits = self.exits[index](hidden_states, attention_mask)  # (batch, hidden), (batch, labels)
         return hidden_states, logits, self.certainty_head(pooled)  # certainty: (batch,), float32
 
     def _serves_early_exit(self, labels: torch.Tensor | None, kwargs: dict) -> bool:
@@ -261,7 +291,7 @@ class BerxitModel(BerxitPreTrainedModel):
         mask = self._layer_mask(hidden_states, attention_mask)
         all_logits, all_certainties = [], []
         for index in range(self.config.num_hidden_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask, **kwargs)
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, mask, **kwargs)
             all_logits.append(logits)
             all_certainties.append(certainty)
         exit_logits = torch.stack(all_logits, dim=1)  # (batch, layers, labels)
@@ -323,6 +353,11 @@ class BerxitModel(BerxitPreTrainedModel):
             patience (`int`, *optional*):
                 For the patience rule; defaults to `config.patience`.
         """
+        if self.training:
+            raise ValueError(
+                "early_exit_forward: the model is in training mode, where dropout makes exits random; call "
+                "model.eval() first."
+            )
         exit_rule = make_exit_rule(self.config, rule, threshold, patience)
         hidden_states, attention_mask = self._embed(
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
@@ -338,7 +373,7 @@ class BerxitModel(BerxitPreTrainedModel):
         hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)  # (active, length', ...)
         mask = self._layer_mask(hidden_states, attention_mask)
         for index in range(num_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, mask, **kwargs)
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, mask, **kwargs)
             if index == num_layers - 1:
                 stops = torch.ones_like(certainty, dtype=torch.bool)  # (active,)
             else:
@@ -408,6 +443,22 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
     def early_exit_parameters(self) -> list[nn.Parameter]:
         """See [`BerxitModel.early_exit_parameters`]."""
         return self.berxit.early_exit_parameters()
+
+
+def _check_local_path(pretrained_model_name_or_path: str | os.PathLike) -> None:
+    """A name that can only be a local path (not `name` or `namespace/name`) must exist: else the Hub client
+    answers with a message about repository ids."""
+    name = str(pretrained_model_name_or_path)
+    looks_local = isinstance(pretrained_model_name_or_path, os.PathLike) or name.startswith(("/", ".", "~"))
+    if (looks_local or name.count("/") > 1) and not os.path.exists(os.path.expanduser(name)):
+        raise OSError(f"pretrained_model_name_or_path: no such folder {name} (and it is no Hub model id).")
+
+
+def _check_ids(name: str, ids: torch.Tensor, size: int, size_name: str) -> None:
+    """Ids outside an embedding table would fail deep inside it with an IndexError; say which argument instead."""
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= size:
+        raise ValueError(f"{name}: ids must lie in [0, {size_name}={size}), got values from {low} to {high}.")
 
 
 def _trim_padding(hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

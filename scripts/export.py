@@ -23,7 +23,7 @@ from ..modeling_berxit import BerxitForSequenceClassification
 from .arguments import command, parse_arguments
 from .files import check_writable, replace_folder_atomic
 from .model_card import model_card
-from .train import RUN_INFO
+from .train import RUN_INFO, check_weights_belong
 
 MARKER = "berxit_export.json"  # tells an earlier export apart from anything else
 
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
 
     run_info = json.loads((model_dir / RUN_INFO).read_text())
     operating = json.loads((sweep_dir / "operating_point.json").read_text())
+    check_weights_belong(model_dir, run_info, "model_dir", "berxit-train")
+    check_weights_belong(model_dir, operating, "sweep_dir", "berxit-sweep")
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     repo = args.hub_model_id or export_dir.name

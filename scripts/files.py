@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +23,15 @@ def check_writable(folder: str | os.PathLike, argument: str) -> Path:
     return folder
 
 
+def sha256_file(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes: ties results (sweep, export) to the exact weights they were made from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Writes a sibling temporary file, then renames it over `path`."""
     path = Path(path)
@@ -35,6 +46,9 @@ def replace_folder_atomic(target: str | os.PathLike, write: Callable[[Path], Non
     """Builds a folder with `write(folder)` beside `target`, then swaps it in; on failure `target` is untouched."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for kind in ("new", "old"):  # folders a killed earlier write left behind
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))
     try:
         write(staging)

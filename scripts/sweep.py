@@ -15,6 +15,7 @@ records.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from .files import check_writable, write_text_atomic
 from .plots import plot_curves
 from .records import record_exits
 from .reports import markdown_table
-from .train import RUN_INFO
+from .train import RUN_INFO, check_weights_belong
 
 
 @dataclass
@@ -51,6 +52,8 @@ class SweepArguments:
     def __post_init__(self):
         if not self.max_drop >= 0:
             raise ValueError(f"max_drop: expected a number of points >= 0, got {self.max_drop}.")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size: expected a number of examples >= 1, got {self.batch_size}.")
         if self.rule not in EXIT_RULES:
             raise ValueError(f"rule: expected one of {EXIT_RULES}, got {self.rule!r}.")
 
@@ -61,8 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     model_dir = Path(args.model_dir)
     if not (model_dir / RUN_INFO).is_file():
         raise ValueError(f"model_dir: expected a folder written by berxit-train (with {RUN_INFO}), got {model_dir}.")
-    output_dir = check_writable(args.output_dir or model_dir / "sweep", "output_dir")
     run_info = json.loads((model_dir / RUN_INFO).read_text())
+    check_weights_belong(model_dir, run_info, "model_dir", "berxit-train")
+    output_dir = check_writable(args.output_dir or model_dir / "sweep", "output_dir")
     data_args = DataArguments(**run_info["data"])
     task = data_args.load()
 
@@ -81,6 +85,12 @@ def main(argv: list[str] | None = None) -> None:
 
     config, metric = model.config, task.metric
     finals = {split: point(config, record, None) for split, record in records.items()}
+    for split, final in finals.items():
+        if not math.isfinite(final[metric]):
+            raise ValueError(
+                f"dataset: the final layer's {metric} on the {split} split is {final[metric]} (constant labels?); "
+                "no operating point can be chosen from it, and none is written."
+            )
     curves = {
         split: {rule: curve(config, record, rule) for rule in rules_for(config)} for split, record in records.items()
     }
@@ -119,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         "validation": operating_row[f"validation_{metric}"],
         "test": {key: operating_row[f"test_{key}"] for key in (metric, "avg_exit_layer", "saved_layers")},
         "final_layer_test": finals["test"][metric],
+        "weights_sha256": run_info["weights_sha256"],  # the weights these results belong to
     }
     write_text_atomic(output_dir / "operating_point.json", json.dumps(operating, indent=2))
     config.exit_rule = args.rule

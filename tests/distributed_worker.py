@@ -1,6 +1,6 @@
 """One process of the two-process test: fine-tunes a tiny model and saves what it ended with.
 
-Launched by tests/test_distributed.py as `accelerate launch --multi_gpu --num_processes 2`.
+Launched by tests/test_distributed.py as `torchrun --standalone --nproc_per_node 2`.
 """
 
 import sys

@@ -52,7 +52,7 @@ def test_layer_by_layer_run_reproduces_bert(original, berxit_minilm, minilm_dir)
         reference = original(**batch)
         out = model(**batch)
         # The last exit's pooler is the pretrained pooler, so its pooled vector is BertModel's pooler_output.
-        pooled, logits = model.berxit.exits[-1](reference.last_hidden_state)
+        pooled, logits = model.berxit.exits[-1](reference.last_hidden_state, batch["attention_mask"])
     torch.testing.assert_close(pooled, reference.pooler_output, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(out.logits, logits, atol=1e-5, rtol=1e-4)
     early = model.early_exit_forward(**batch, threshold=1.0)

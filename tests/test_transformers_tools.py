@@ -240,6 +240,21 @@ def test_capability_flags_follow_the_backbone(model_type):
     assert model.config._attn_implementation == "sdpa"
 
 
+@pytest.mark.parametrize("implementation", ["eager", "flex_attention"])
+def test_every_attention_implementation_gives_the_same_answers(implementation):
+    reference, model = tiny_model(), tiny_model(attn_implementation=implementation)
+    assert model.config._attn_implementation == implementation
+    input_ids, attention_mask = padded_batch(model, [7, 3, 5])
+    with torch.no_grad():  # flex attention has no backward on CPU
+        got, expected = (m(input_ids, attention_mask=attention_mask).exit_logits for m in (model, reference))
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+        early, expected = (
+            m.early_exit_forward(input_ids, attention_mask=attention_mask, threshold=0.5) for m in (model, reference)
+        )
+    torch.testing.assert_close(early.logits, expected.logits, atol=1e-5, rtol=1e-4)
+    assert early.exit_layers.tolist() == expected.exit_layers.tolist()
+
+
 def test_resized_embeddings_save_and_load(tmp_path, model_type):
     model = tiny_model(model_type, cls=BerxitForSequenceClassification)
     model.resize_token_embeddings(120)

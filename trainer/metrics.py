@@ -9,6 +9,7 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from transformers import EvalPrediction
 
+from ..configuration_berxit.configuration_berxit import EXIT_RULES
 from ..modeling_berxit.exit_rules import answers_at, make_exit_rule, replay_exit_layers
 from ..modeling_berxit.losses import certainty_targets
 
@@ -44,6 +45,8 @@ class BerxitMetrics:
         self.config = config
         self.rule = config.exit_rule if rule is None else rule
         self.threshold = threshold
+        if self.rule not in EXIT_RULES:
+            raise ValueError(f"rule: expected one of {EXIT_RULES}, got {self.rule!r}.")
         self.has_operating_point = self.rule == "patience" or threshold is not None or config.exit_threshold is not None
         if self.has_operating_point:
             make_exit_rule(config, self.rule, threshold)  # bad settings fail here, not after a long evaluation

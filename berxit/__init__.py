@@ -1,6 +1,7 @@
 """berxit: BERxiT early exiting for BERT-family encoders, as a transformers model (the public API).
 
-Importing the package registers the config and models with the Auto classes.
+Importing the package registers the config and models with the Auto classes. The training API (`BerxitTrainer`,
+`BerxitTrainingArguments`, `BerxitMetrics`) is imported on first use: serving a model needs none of it.
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
@@ -13,7 +14,6 @@ from .modeling_berxit import (
     BerxitModelOutput,
     BerxitPreTrainedModel,
 )
-from .trainer import BerxitMetrics, BerxitTrainer, BerxitTrainingArguments
 
 __version__ = "0.1.0"
 
@@ -32,3 +32,14 @@ __all__ = [
     "BerxitTrainingArguments",
     "BerxitMetrics",
 ]
+
+# Imported on first use (PEP 562): the Trainer and the metrics pull in what serving does not need.
+_TRAINING_API = {"BerxitTrainer", "BerxitTrainingArguments", "BerxitMetrics"}
+
+
+def __getattr__(name: str):
+    if name in _TRAINING_API:
+        from . import trainer
+
+        return getattr(trainer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

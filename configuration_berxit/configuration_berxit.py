@@ -57,6 +57,8 @@ class BerxitConfig(PreTrainedConfig):
         requested = kwargs.get("num_labels")  # transformers turns a negative count into 0 classes
         if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int) or requested < 1):
             raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {requested!r}.")
+        if isinstance(self.backbone_config, dict) and "model_type" not in self.backbone_config:
+            raise ValueError(f"backbone_config: a dict needs its 'model_type', one of {SUPPORTED_BACKBONES}.")
         super().__post_init__(**kwargs)
         if self.num_labels < 1:
             raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {self.num_labels}.")

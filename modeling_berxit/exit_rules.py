@@ -106,8 +106,12 @@ def make_exit_rule(
     return CertaintyRule(thresholds) if rule == "certainty" else EntropyRule(thresholds)
 
 
-def replay_exit_layers(exit_rule: ExitRule, exit_logits: torch.Tensor, certainties: torch.Tensor) -> torch.Tensor:
-    """The 1-based exit layer of every example, `(batch,)`, from a recorded pass over all layers.
+def replay_exits(
+    exit_rule: ExitRule, exit_logits: torch.Tensor, certainties: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Replays `exit_rule` over a recorded pass through every layer: each example's 1-based exit layer `(batch,)`
+    and its answer there `(batch, labels)`. The model serving with labels, the metrics, the sweep, the experiments
+    and the benchmark all replay through here, and it agrees with `early_exit_forward`.
 
     `exit_logits` is `(batch, layers, labels)` and `certainties` `(batch, layers)`, as `forward` returns them.
     """
@@ -119,10 +123,5 @@ def replay_exit_layers(exit_rule: ExitRule, exit_logits: torch.Tensor, certainti
         stops = exit_rule(layer, exit_logits[:, layer], certainties[:, layer]) & running  # (batch,)
         exit_layers[stops] = layer + 1
         running &= ~stops
-    return exit_layers
-
-
-def answers_at(exit_logits: torch.Tensor, exit_layers: torch.Tensor) -> torch.Tensor:
-    """Each example's logits at its 1-based exit layer: `(batch, layers, labels)` -> `(batch, labels)`."""
-    rows = torch.arange(len(exit_layers), device=exit_layers.device)
-    return exit_logits[rows, exit_layers - 1]
+    rows = torch.arange(batch, device=certainties.device)
+    return exit_layers, exit_logits[rows, exit_layers - 1]

@@ -18,7 +18,7 @@ from transformers.utils.output_capturing import capture_outputs
 
 from ..configuration_berxit.configuration_berxit import BerxitConfig
 from .backbones import build_backbone, left_padded_position_ids, max_sequence_length
-from .exit_rules import answers_at, make_exit_rule, replay_exit_layers
+from .exit_rules import make_exit_rule, replay_exits
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
 from .outputs import BerxitEarlyExitOutput, BerxitModelOutput
@@ -299,8 +299,7 @@ class BerxitModel(BerxitPreTrainedModel):
 
         logits, exit_layers = exit_logits[:, -1], None  # (batch, labels)
         if not self.training and self.config.has_operating_point:
-            exit_layers = replay_exit_layers(make_exit_rule(self.config), exit_logits, certainties)  # (batch,)
-            logits = answers_at(exit_logits, exit_layers)
+            exit_layers, logits = replay_exits(make_exit_rule(self.config), exit_logits, certainties)
 
         loss = task_loss = certainty_loss = None
         if labels is not None:

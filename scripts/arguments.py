@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from transformers import HfArgumentParser
 
 from .. import __version__
-from .data import TaskData, load_task
+from ..data import TaskData, load_task
 
 # What a user's input can cause: a bad value, a wrong type, a missing or unwritable file. Anything else is a bug
 # and keeps its traceback.

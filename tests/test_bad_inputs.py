@@ -17,9 +17,9 @@ from tiny_models import padded_batch, tiny_model
 from transformers import DistilBertConfig, GPT2Config
 
 from berxit import BerxitConfig, BerxitForSequenceClassification, BerxitMetrics, BerxitModel, BerxitTrainingArguments
+from berxit.artifacts.files import sha256_file
+from berxit.data import load_task
 from berxit.scripts import benchmark, experiments, export, sweep, train
-from berxit.scripts.data import load_task
-from berxit.scripts.files import sha256_file
 
 IDS, MASK = padded_batch(tiny_model(), [5, 2])
 LIMIT = 64  # the tiny models' position table
@@ -140,6 +140,7 @@ CONFIGS = [
     ("patience with a threshold", dict(exit_rule="patience", exit_threshold=0.5), ValueError, "exit_threshold: the pa"),
     ("patience -1", dict(patience=-1), ValueError, "patience: expected an int >= 1"),
     ("GPT-2 backbone", dict(backbone_config={"model_type": "gpt2"}), ValueError, "backbone_config: berxit supports"),
+    ("backbone without a type", dict(backbone_config={"num_hidden_layers": 2}), ValueError, "backbone_config: a dict"),
 ]
 
 

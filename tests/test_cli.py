@@ -14,8 +14,8 @@ from huggingface_hub import ModelCard
 
 import berxit
 from berxit import BerxitForSequenceClassification
+from berxit.data import label_mean, load_task
 from berxit.scripts import export, sweep, train
-from berxit.scripts.data import label_mean, load_task
 
 TRAIN_ARGS = ["--max_steps", "4", "--per_device_train_batch_size", "8", "--report_to", "none", "--disable_tqdm", "true"]
 
@@ -133,7 +133,7 @@ def test_export_is_atomic_and_protects_other_folders(pipeline_run, tmp_path, mon
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export, "model_card", crash)
+    monkeypatch.setattr(ModelCard, "save", crash)  # fails half-way through writing the new export
     with pytest.raises(RuntimeError, match="disk full"):
         export.main(["--model_dir", str(model_dir), "--export_dir", str(export_dir)])
     assert {path.name: path.read_bytes() for path in export_dir.iterdir()} == before

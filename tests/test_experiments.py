@@ -5,7 +5,8 @@ import json
 import pytest
 from test_data import GLUE_DIR, needs_glue
 
-from berxit.scripts import experiments, results_report
+from berxit.reporting import results as results_report
+from berxit.scripts import experiments
 
 
 @needs_glue

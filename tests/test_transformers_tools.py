@@ -311,3 +311,15 @@ def test_berxit_logs_under_transformers_verbosity():
     finally:
         logging.set_verbosity_warning()
     assert quiet.out == "" and "a berxit warning" in loud.out
+
+
+def test_importing_berxit_loads_nothing_that_serving_does_not_need():
+    script = (
+        "import sys, berxit\n"
+        "config = berxit.BerxitConfig(backbone_config={'model_type': 'bert', 'num_hidden_layers': 2})\n"
+        "model = berxit.BerxitModel(config)\n"
+        "print(sorted(name for name in ('sklearn', 'datasets', 'pandas', 'matplotlib', 'peft') if name in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

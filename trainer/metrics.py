@@ -5,29 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import pearsonr, spearmanr
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from transformers import EvalPrediction
 
 from ..configuration_berxit.configuration_berxit import EXIT_RULES
-from ..modeling_berxit.exit_rules import answers_at, make_exit_rule, replay_exit_layers
+from ..evaluation.metrics import task_metrics
+from ..modeling_berxit.exit_rules import make_exit_rule, replay_exits
 from ..modeling_berxit.losses import certainty_targets
-
-
-def task_metrics(logits: torch.Tensor, labels: torch.Tensor, is_regression: bool) -> dict[str, float]:
-    """Accuracy (and F1 for two classes), or Pearson and Spearman correlation for regression."""
-    if is_regression:
-        predictions = logits.squeeze(-1).double().numpy()
-        reference = labels.double().numpy()
-        return {
-            "pearson": float(pearsonr(predictions, reference)[0]),
-            "spearman": float(spearmanr(predictions, reference)[0]),
-        }
-    predictions = logits.argmax(-1).numpy()
-    metrics = {"accuracy": float(accuracy_score(labels.numpy(), predictions))}
-    if logits.shape[-1] == 2:
-        metrics["f1"] = float(f1_score(labels.numpy(), predictions))
-    return metrics
 
 
 class BerxitMetrics:
@@ -52,6 +35,9 @@ class BerxitMetrics:
             make_exit_rule(config, self.rule, threshold)  # bad settings fail here, not after a long evaluation
 
     def __call__(self, eval_prediction: EvalPrediction) -> dict[str, float]:
+        from scipy.stats import spearmanr
+        from sklearn.metrics import roc_auc_score
+
         # Predictions are BerxitModelOutput's fields after the loss: logits, exit_logits, certainties, ...
         exit_logits = torch.as_tensor(np.asarray(eval_prediction.predictions[1])).float()
         certainties = torch.as_tensor(np.asarray(eval_prediction.predictions[2])).float()
@@ -75,8 +61,7 @@ class BerxitMetrics:
 
         if self.has_operating_point:
             exit_rule = make_exit_rule(self.config, self.rule, self.threshold)
-            exit_layers = replay_exit_layers(exit_rule, exit_logits, certainties)
-            answers = answers_at(exit_logits, exit_layers)
+            exit_layers, answers = replay_exits(exit_rule, exit_logits, certainties)
             for name, value in task_metrics(answers, labels, is_regression).items():
                 metrics[f"early_exit_{name}"] = value
             average = float(exit_layers.float().mean())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .data import hub_dataset
+from ..data import hub_dataset
 
 BODY = """
 # {title}

@@ -1,0 +1,1 @@
+"""What berxit leaves on disk: files written atomically, the run folder and its record, and the Hub export."""

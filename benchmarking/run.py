@@ -1,0 +1,61 @@
+"""A benchmark run: for each model and sequence length, thresholds placed, every variant timed, results written as
+JSON after each step and as markdown at the end.
+
+In one process, with every variant's runs interleaved (repeat -> batch size -> variant) and medians reported:
+  (a) `plain`: transformers' BertForSequenceClassification with the same weights (the final exit);
+  (b) `no_exit`: `early_exit_forward` with a threshold nobody meets, the cost of our machinery;
+  (c) `exit_25` / `exit_50` / `exit_75`: `early_exit_forward` at thresholds that save about 25/50/75% of layers.
+At batch size 1, (c) is the one-example-at-a-time loop that earlier implementations run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer
+from transformers.utils.logging import tqdm
+
+from ..artifacts.files import write_text_atomic
+from ..data import packaged_backbone_dir
+from ..data.tasks import rotten_tomatoes
+from ..reporting.tables import markdown_table
+from .models import load_models, packed_inputs, plain_twin
+from .report import render
+from .thresholds import driven_thresholds, record_certainties, scalar_threshold
+from .timing import SAVINGS, measure, padding_gain, training_cost
+
+
+def run_benchmark(args, output_dir: Path) -> dict:
+    """Runs the benchmark `args` (`berxit-benchmark`'s arguments) describes; writes benchmark.{json,md}."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tokenizer = AutoTokenizer.from_pretrained(args.model_dir or packaged_backbone_dir())
+    texts = rotten_tomatoes().splits["test"]["text"]
+    report = {"arguments": {k: v for k, v in asdict(args).items() if not k.endswith("_list")}, "runs": []}
+    report["torch_threads"] = torch.get_num_threads()
+    for name, model in load_models(args).items():
+        twin = plain_twin(model)
+        for length in tqdm(args.sequence_length_list, desc=f"Benchmarking {name}", unit="length"):
+            inputs = packed_inputs(tokenizer, texts, args.examples, length)
+            reference = record_certainties(model, inputs)
+            choose = scalar_threshold if name == "checkpoint" else driven_thresholds
+            thresholds = {variant: choose(reference, saving) for variant, saving in SAVINGS.items()}
+            with torch.no_grad():
+                first = {key: value[:8] for key, value in inputs.items()}
+                torch.testing.assert_close(twin(**first).logits, model(**first).logits, atol=1e-4, rtol=1e-4)
+            rows = measure(model, twin, inputs, thresholds, args)
+            run = {"model": name, "sequence_length": length, "thresholds": thresholds, "rows": rows}
+            if name == "checkpoint":
+                run["padded_batch_32"] = padding_gain(model, twin, tokenizer, texts, length, args)
+            report["runs"].append(run)
+            print(f"\n{name}, {length} tokens\n" + markdown_table(rows))
+            write_text_atomic(output_dir / "benchmark.json", json.dumps(report, indent=2))
+    if args.train_steps:
+        report["training"] = training_cost(args, tokenizer)
+        print(f"\ntraining: {report['training']}")
+    write_text_atomic(output_dir / "benchmark.json", json.dumps(report, indent=2))
+    write_text_atomic(output_dir / "benchmark.md", render(report))
+    return report

@@ -1,0 +1,28 @@
+"""The task metrics every evaluation reports: accuracy (and F1 for two classes), or Pearson and Spearman.
+
+scipy and scikit-learn are imported when a metric is computed, not when berxit is: serving needs neither.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def task_metrics(logits: torch.Tensor, labels: torch.Tensor, is_regression: bool) -> dict[str, float]:
+    """Accuracy (and F1 for two classes), or Pearson and Spearman correlation for regression."""
+    if is_regression:
+        from scipy.stats import pearsonr, spearmanr
+
+        predictions = logits.squeeze(-1).double().numpy()
+        reference = labels.double().numpy()
+        return {
+            "pearson": float(pearsonr(predictions, reference)[0]),
+            "spearman": float(spearmanr(predictions, reference)[0]),
+        }
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predictions = logits.argmax(-1).numpy()
+    metrics = {"accuracy": float(accuracy_score(labels.numpy(), predictions))}
+    if logits.shape[-1] == 2:
+        metrics["f1"] = float(f1_score(labels.numpy(), predictions))
+    return metrics

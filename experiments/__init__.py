@@ -1,0 +1,1 @@
+"""The GLUE experiment: its definition as data, and the runner that trains, sweeps and reports it."""

@@ -1,0 +1,158 @@
+"""Running the GLUE experiment of `definition.py`: one run per task and variant, each saved as JSON and skipped
+when its JSON exists, so the experiment resumes where it stopped; then `docs/RESULTS.md` from the JSON.
+
+Each run fine-tunes with the same hyper-parameters, records every exit on the validation split (held out of GLUE
+train) and on the test split (GLUE dev), and saves its numbers to `<results_dir>/<task>/<variant>.json`. `plain`
+is ordinary fine-tuning of the backbone with no exits (transformers' BertForSequenceClassification), the
+reference for the final-layer metric.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoTokenizer,
+    BertForSequenceClassification,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+)
+
+from ..artifacts.files import check_writable, write_text_atomic
+from ..data import label_mean, load_task, packaged_backbone_dir, tokenize
+from ..evaluation import ExitRecord, calibrate, record_exits, rules_for, task_metrics
+from ..modeling_berxit import BerxitForSequenceClassification
+from ..reporting.results import render_report
+from ..trainer import BerxitTrainer, BerxitTrainingArguments
+from .definition import MAX_DROP
+
+
+def run_one(args, task_name: str, strategy: str) -> dict:
+    """One run: `task_name` fine-tuned as `strategy` (a variant of `definition.VARIANTS`) with the settings in
+    `args` (`berxit-experiments`' arguments), recorded and swept; the run's JSON as a dict."""
+    task = load_task(f"glue/{task_name}", glue_dir=args.glue_dir)
+    splits = task.splits
+    cap = args.sst2_train_examples if task_name == "sst2" else args.max_train_examples
+    if args.max_train_examples is not None:
+        cap = min(cap, args.max_train_examples)
+    caps = {"train": cap, "validation": args.max_eval_examples, "test": args.max_eval_examples}
+    for split, limit in caps.items():
+        if limit is not None:
+            splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+    backbone = packaged_backbone_dir()
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    tokenized = tokenize(splits, tokenizer, args.max_length)
+    common = dict(
+        learning_rate=args.learning_rate,
+        per_device_train_batch_size=args.batch_size,
+        num_train_epochs=args.epochs,
+        adam_epsilon=1e-8,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        seed=args.seed,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        disable_tqdm=True,
+        dataloader_pin_memory=False,
+    )
+    steps = math.ceil(args.epochs * math.ceil(len(tokenized["train"]) / args.batch_size))
+    if strategy == "two_stage" and steps % 2:
+        common["max_steps"] = steps + 1  # two equal stages need an even number of steps
+    # BERxiT's regression outputs start at the training labels' mean (`BerxitModel.init_regression_outputs`: from
+    # 0, the summed MSE of all exits flattens MiniLM on STS-B); plain fine-tuning stays exactly as transformers has it.
+    start = label_mean(splits["train"]) if task.is_regression and strategy != "plain" else None
+    with tempfile.TemporaryDirectory() as output_dir:
+        if strategy == "plain":
+            model = BertForSequenceClassification.from_pretrained(backbone, num_labels=task.num_labels)
+            trainer = Trainer(
+                model=model,
+                args=TrainingArguments(output_dir=output_dir, **common),
+                train_dataset=tokenized["train"],
+                data_collator=DataCollatorWithPadding(tokenizer),
+            )
+        else:
+            model = BerxitForSequenceClassification.from_pretrained_backbone(backbone, num_labels=task.num_labels)
+            if start is not None:
+                model.init_regression_outputs(start)
+            trainer = BerxitTrainer(
+                model=model,
+                args=BerxitTrainingArguments(output_dir=output_dir, exit_strategy=strategy, **common),
+                train_dataset=tokenized["train"],
+                data_collator=DataCollatorWithPadding(tokenizer),
+            )
+        train_output = trainer.train()
+    result = {
+        "task": task.name,
+        "strategy": strategy,
+        "metric": task.metric,
+        "train_examples": len(splits["train"]),
+        "train_seconds": train_output.metrics["train_runtime"],
+        "hyperparameters": {
+            k: common[k] for k in ("learning_rate", "per_device_train_batch_size", "num_train_epochs", "seed")
+        },
+        **({} if start is None else {"regression_outputs_start_at": start}),
+    }
+    model.eval()
+    if strategy == "plain":
+        result["test"] = plain_metrics(model, tokenized["test"], tokenizer, task.is_regression)
+        return result
+    records = {split: record_exits(model, tokenized[split], tokenizer) for split in ("validation", "test")}
+    result.update(sweep_records(model.config, records, task.metric, MAX_DROP))
+    return result
+
+
+@torch.no_grad()
+def plain_metrics(model, dataset, tokenizer, is_regression: bool) -> dict:
+    loader = torch.utils.data.DataLoader(dataset, batch_size=64, collate_fn=DataCollatorWithPadding(tokenizer))
+    logits, labels = [], []
+    for batch in loader:
+        labels.append(batch.pop("labels"))
+        logits.append(model(**batch).logits)
+    return task_metrics(torch.cat(logits), torch.cat(labels), is_regression)
+
+
+def sweep_records(config, records: dict[str, ExitRecord], metric: str, max_drop: float) -> dict:
+    """Per-exit metrics, the final layer, every rule's curve, and each rule's operating point within `max_drop`."""
+    test = records["test"]
+    per_exit = [
+        task_metrics(test.exit_logits[:, layer], test.labels, config.is_regression) for layer in range(test.num_layers)
+    ]
+    out = {"per_exit_test": per_exit, "final": {}, "curves_test": {}, "operating_points": {}}
+    for rule in rules_for(config):
+        point = calibrate(config, records, rule, metric, max_drop)
+        out["final"] = point["final"]["test"]
+        out["curves_test"][rule] = point["curves"]["test"]
+        chosen = point["chosen"]
+        out["operating_points"][rule] = {
+            "setting": chosen["setting"],
+            "validation": chosen[metric],
+            "test": point["on_test"],
+        }
+    return out
+
+
+def run_experiments(args) -> Path:
+    """Every run of `args.task_list` x `args.strategy_list` not saved yet, then the report; returns its path."""
+    results_dir = check_writable(args.results_dir, "results_dir")
+    if not args.report_only:
+        for task_name in args.task_list:
+            for strategy in args.strategy_list:
+                path = results_dir / task_name / f"{strategy}.json"
+                if path.is_file():
+                    print(f"{task_name}/{strategy}: done already ({path})")
+                    continue
+                print(f"{task_name}/{strategy}: training")
+                result = run_one(args, task_name, strategy)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(path, json.dumps(result, indent=1))
+                print(f"{task_name}/{strategy}: saved {path}")
+    report = Path(args.report)
+    check_writable(report.parent, "report")
+    write_text_atomic(report, render_report(results_dir, report.parent))
+    return report

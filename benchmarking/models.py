@@ -23,7 +23,8 @@ def packed_inputs(tokenizer, texts: list[str], count: int, length: int) -> dict[
 
 
 def plain_twin(model) -> BertForSequenceClassification:
-    """transformers' own BertForSequenceClassification with our backbone and final exit's weights."""
+    """transformers' own BertForSequenceClassification with our backbone and final exit's weights (it pools [CLS]:
+    with `exit_pooling="mean"` it costs the same but answers differently)."""
     base = model.base_model
     if base.config.backbone_config.model_type != "bert":
         raise ValueError("model_dir: the plain-forward comparison is built for BERT backbones.")

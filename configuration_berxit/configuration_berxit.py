@@ -8,6 +8,7 @@ from transformers.configuration_utils import SubConfigSpec
 # Backbones whose embeddings and layers the early-exit loop knows how to drive one layer at a time.
 SUPPORTED_BACKBONES = ("bert", "roberta")
 EXIT_RULES = ("certainty", "entropy", "patience")
+EXIT_POOLINGS = ("cls", "mean")
 PROBLEM_TYPES = ("single_label_classification", "regression")
 
 
@@ -32,6 +33,11 @@ class BerxitConfig(PreTrainedConfig):
         patience (`int`, *optional*, defaults to 2):
             How many consecutive layers must agree with the previous one before the patience rule exits. With
             `exit_rule="patience"` this is the operating point a model in eval mode serves at.
+        exit_pooling (`str`, *optional*, defaults to `"cls"`):
+            What every exit (and so the certainty head) reads of its layer: `"cls"`, the [CLS] state (the paper's),
+            or `"mean"`, the attention-masked mean over the layer's real tokens, for backbones trained for
+            mean-pooled sentence embeddings, whose [CLS] state in the lower layers barely varies across inputs.
+            `from_pretrained_backbone` follows what the checkpoint declares.
         num_labels (`int`): number of classes; 1 means regression (`problem_type="regression"`).
 
     Example:
@@ -52,6 +58,7 @@ class BerxitConfig(PreTrainedConfig):
     exit_rule: str = "certainty"
     exit_threshold: float | list[float] | None = None
     patience: int = 2
+    exit_pooling: str = "cls"
 
     def __post_init__(self, **kwargs):
         requested = kwargs.get("num_labels")  # transformers turns a negative count into 0 classes
@@ -76,6 +83,8 @@ class BerxitConfig(PreTrainedConfig):
                 f"num_labels: regression needs num_labels=1 and classification at least 2; got num_labels="
                 f"{self.num_labels} with problem_type={self.problem_type!r}."
             )
+        if self.exit_pooling not in EXIT_POOLINGS:
+            raise ValueError(f"exit_pooling: expected one of {EXIT_POOLINGS}, got {self.exit_pooling!r}.")
         if self.exit_rule not in EXIT_RULES:
             raise ValueError(f"exit_rule: expected one of {EXIT_RULES}, got {self.exit_rule!r}.")
         if self.exit_rule == "patience" and self.exit_threshold is not None:

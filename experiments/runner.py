@@ -77,7 +77,9 @@ def run_one(args, task_name: str, strategy: str) -> dict:
                 data_collator=DataCollatorWithPadding(tokenizer),
             )
         else:
-            model = BerxitForSequenceClassification.from_pretrained_backbone(backbone, num_labels=task.num_labels)
+            model = BerxitForSequenceClassification.from_pretrained_backbone(
+                backbone, num_labels=task.num_labels, exit_pooling=args.exit_pooling
+            )
             if start is not None:
                 model.init_regression_outputs(start)
             trainer = BerxitTrainer(
@@ -97,6 +99,7 @@ def run_one(args, task_name: str, strategy: str) -> dict:
             k: common[k] for k in ("learning_rate", "per_device_train_batch_size", "num_train_epochs", "seed")
         },
         **({} if start is None else {"regression_outputs_start_at": start}),
+        **({} if strategy == "plain" else {"exit_pooling": model.config.exit_pooling}),
     }
     model.eval()
     if strategy == "plain":

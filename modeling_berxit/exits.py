@@ -8,11 +8,20 @@ from torch import nn
 from .backbones import build_pooler
 
 
-class BerxitExit(nn.Module):
-    """Pools the [CLS] state of one layer and predicts from it, like BERT's own classification head.
+def pool_layer(hidden_states: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """What an exit reads of its layer, `(batch, length, hidden)` -> `(batch, hidden)`: the [CLS] state (each
+    example's first real token: column 0 when padding is on the right, later when on the left), or the mean over
+    the real tokens. Padding never counts, so a padded batch pools as each example alone."""
+    if pooling == "mean":
+        mask = attention_mask.unsqueeze(-1).to(hidden_states.dtype)  # (batch, length, 1)
+        return (hidden_states * mask).sum(1) / mask.sum(1)  # (batch, hidden)
+    first = attention_mask.argmax(-1)  # (batch,): the column of each example's first real token
+    return hidden_states[torch.arange(len(first), device=first.device), first]  # (batch, hidden)
 
-    [CLS] is each example's first real token: column 0 when padding is on the right, later when on the left.
-    """
+
+class BerxitExit(nn.Module):
+    """Pools one layer (`config.exit_pooling`), then predicts from it like BERT's own classification head: the
+    backbone's pooler (dense + tanh, seeded from the pretrained one), dropout, and a linear task head."""
 
     def __init__(self, config):
         super().__init__()
@@ -21,12 +30,12 @@ class BerxitExit(nn.Module):
         dropout = backbone_config.classifier_dropout
         self.dropout = nn.Dropout(dropout if dropout is not None else backbone_config.hidden_dropout_prob)
         self.classifier = nn.Linear(backbone_config.hidden_size, config.num_labels)
+        self.pooling = config.exit_pooling
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns `(pooled, logits)`; the pooled vector is what the certainty head reads too."""
-        first = attention_mask.argmax(-1)  # (batch,): the column of each example's first real token
-        cls_states = hidden_states[torch.arange(len(first), device=first.device), first]  # (batch, hidden)
-        pooled = self.dropout(self.pooler(cls_states[:, None]))  # the pooler reads column 0: (batch, hidden)
+        summary = pool_layer(hidden_states, attention_mask, self.pooling)  # (batch, hidden)
+        pooled = self.dropout(self.pooler(summary[:, None]))  # the pooler reads column 0: (batch, hidden)
         return pooled, self.classifier(pooled)  # (batch, hidden), (batch, labels)
 
 

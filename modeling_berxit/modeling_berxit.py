@@ -17,7 +17,7 @@ from transformers.utils import TransformersKwargs, can_return_tuple, logging
 from transformers.utils.output_capturing import capture_outputs
 
 from ..configuration_berxit.configuration_berxit import BerxitConfig
-from .backbones import build_backbone, left_padded_position_ids, max_sequence_length
+from .backbones import build_backbone, declared_exit_pooling, left_padded_position_ids, max_sequence_length
 from .exit_rules import make_exit_rule, replay_exits
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
@@ -28,7 +28,18 @@ from .remote_code import AUTO_MAP, write_remote_code
 logger = logging.get_logger(f"transformers.{__name__}")
 
 # Keyword arguments of `from_pretrained_backbone` that describe the task and exiting rather than the backbone.
-BERXIT_CONFIG_KWARGS = ("num_labels", "id2label", "label2id", "problem_type", "exit_rule", "exit_threshold", "patience")
+BERXIT_CONFIG_KWARGS = (
+    "num_labels",
+    "id2label",
+    "label2id",
+    "problem_type",
+    "exit_rule",
+    "exit_threshold",
+    "patience",
+    "exit_pooling",
+)
+# What `from_pretrained_backbone` passes on when it looks for the checkpoint's declared pooling.
+HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "subfolder")
 
 
 class BerxitPreTrainedModel(PreTrainedModel):
@@ -62,9 +73,11 @@ class BerxitPreTrainedModel(PreTrainedModel):
 
         Args:
             pretrained_model_name_or_path: the plain checkpoint.
-            kwargs: `num_labels`, `id2label`, `label2id`, `problem_type`, `exit_rule`, `exit_threshold` and
-                `patience` go to [`BerxitConfig`]; the rest (`revision`, `dtype`, `attn_implementation`, ...) to
-                `AutoModel.from_pretrained` for the backbone.
+            kwargs: `num_labels`, `id2label`, `label2id`, `problem_type`, `exit_rule`, `exit_threshold`,
+                `patience` and `exit_pooling` go to [`BerxitConfig`]; the rest (`revision`, `dtype`,
+                `attn_implementation`, ...) to `AutoModel.from_pretrained` for the backbone. Without
+                `exit_pooling`, the exits pool as the checkpoint's own sentence embeddings do: `"mean"` for a
+                sentence-transformers checkpoint that declares mean pooling, `"cls"` otherwise.
 
         Example:
 
@@ -75,6 +88,9 @@ class BerxitPreTrainedModel(PreTrainedModel):
         """
         _check_local_path(pretrained_model_name_or_path)
         config_kwargs = {key: kwargs.pop(key) for key in BERXIT_CONFIG_KWARGS if key in kwargs}
+        if config_kwargs.get("exit_pooling") is None:
+            hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
+            config_kwargs["exit_pooling"] = declared_exit_pooling(pretrained_model_name_or_path, **hub_kwargs)
         backbone, loading_info = AutoModel.from_pretrained(
             pretrained_model_name_or_path, output_loading_info=True, **kwargs
         )
@@ -97,7 +113,8 @@ class BerxitPreTrainedModel(PreTrainedModel):
             new_weights.insert(0, "exits.*.pooler")
         logger.warning(
             f"{cls.__name__} starts from the {config.backbone_config.model_type} checkpoint "
-            f"{pretrained_model_name_or_path}; these weights are new and need fine-tuning: {', '.join(new_weights)}."
+            f"{pretrained_model_name_or_path}; these weights are new and need fine-tuning: {', '.join(new_weights)}. "
+            f"The exits pool {config.exit_pooling!r}."
         )
         return model
 

@@ -12,8 +12,8 @@ BODY = """
 
 A BERxiT (Xin et al., EACL 2021) early-exit model made with berxit: {base_model} with an exit after each
 of its {num_layers} layers and a certainty head shared by all of them, fine-tuned on {dataset} with
-`{strategy}` training. Each input leaves at the first layer where the exit rule
-fires, so easy inputs use fewer layers.
+`{strategy}` training; each exit reads the {pooling} of its layer. Each input leaves at the first layer
+where the exit rule fires, so easy inputs use fewer layers.
 
 It serves at **{rule} {setting_name} {setting}**: on the test split, {metric} {test_metric:.3f} against
 {final_metric:.3f} for the final layer, with an average exit layer of {avg_exit_layer:.2f} of {num_layers}
@@ -88,6 +88,7 @@ def model_card(
         num_layers=config.num_hidden_layers,
         dataset=f"`{dataset[0]}`" if dataset else dataset_name,
         strategy=run_info["exit_strategy"],
+        pooling={"cls": "[CLS] state", "mean": "mean over the real tokens"}[config.exit_pooling],
         rule=rule,
         setting_name=SETTING_NAMES[rule],
         setting=operating["setting"],

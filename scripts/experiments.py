@@ -35,6 +35,10 @@ class ExperimentArguments:
         default=None, metadata={"help": "Cap every task's train split (smoke runs)."}
     )
     max_eval_examples: int | None = field(default=None, metadata={"help": "Cap validation and test (smoke runs)."})
+    exit_pooling: str | None = field(
+        default=None,
+        metadata={"help": "'cls' or 'mean'; default: what the checkpoint declares.", "choices": ["cls", "mean"]},
+    )
     learning_rate: float = HYPERPARAMETERS["learning_rate"]
     batch_size: int = HYPERPARAMETERS["batch_size"]
     epochs: float = HYPERPARAMETERS["epochs"]

@@ -30,6 +30,15 @@ class ModelArguments:
         },
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Train on the first N examples only."})
+    exit_pooling: str | None = field(
+        default=None,
+        metadata={
+            "help": "What every exit reads of its layer: 'cls' or 'mean' (over the real tokens). Default: what the "
+            "checkpoint declares ('mean' for a sentence-transformers checkpoint with mean pooling, like the packaged "
+            "MiniLM; else 'cls').",
+            "choices": ["cls", "mean"],
+        },
+    )
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
@@ -63,7 +72,14 @@ def main(argv: list[str] | None = None) -> None:
             task.splits["train"] = train.select(range(min(model_args.max_train_samples, len(train))))
         run_info = {"data": asdict(data_args)}  # the sweep evaluates on the same task and splits
         fine_tune(
-            task, model_args.model_name_or_path, training_args, data_args.max_length, output_dir, resume, run_info
+            task,
+            model_args.model_name_or_path,
+            training_args,
+            data_args.max_length,
+            output_dir,
+            resume,
+            run_info,
+            model_args.exit_pooling,
         )
     except BaseException:
         if created and output_dir.is_dir() and not any(output_dir.iterdir()):

@@ -139,6 +139,7 @@ CONFIGS = [
     ("threshold above 1", dict(exit_threshold=2.0), ValueError, "exit_threshold: expected values in"),
     ("patience with a threshold", dict(exit_rule="patience", exit_threshold=0.5), ValueError, "exit_threshold: the pa"),
     ("patience -1", dict(patience=-1), ValueError, "patience: expected an int >= 1"),
+    ("unknown pooling", dict(exit_pooling="max"), ValueError, "exit_pooling: expected one of"),
     ("GPT-2 backbone", dict(backbone_config={"model_type": "gpt2"}), ValueError, "backbone_config: berxit supports"),
     ("backbone without a type", dict(backbone_config={"num_hidden_layers": 2}), ValueError, "backbone_config: a dict"),
 ]
@@ -185,8 +186,9 @@ def test_missing_folders_are_named(tmp_path):
             load("./nothing")
 
 
-def test_left_padding_answers_as_each_example_alone(model_type):
-    model = tiny_model(model_type)
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_left_padding_answers_as_each_example_alone(model_type, pooling):
+    model = tiny_model(model_type, exit_pooling=pooling)
     pad = model.config.backbone_config.pad_token_id
     lengths = [9, 3, 12, 5]
     right_ids, right_mask = padded_batch(model, lengths)

@@ -217,3 +217,16 @@ def test_regression_training_starts_every_exit_at_the_label_mean(tiny_bert, tmp_
     assert 3.0 < expected < 5.0
     for exit_ in model.berxit.exits:
         assert float(exit_.classifier.bias) == pytest.approx(expected, abs=1e-6)
+
+
+def test_exit_pooling_follows_the_checkpoint_unless_told(tiny_bert, reviews_csv, tmp_path, capsys):
+    data = ["--dataset", str(reviews_csv), "--text_column", "review", "--label_column", "verdict", "--max_length", "16"]
+    common = [*data, "--max_steps", "2", "--per_device_train_batch_size", "8", "--report_to", "none"]
+    train.main(["--model_name_or_path", str(tiny_bert), "--output_dir", str(tmp_path / "cls"), *common])
+    assert BerxitForSequenceClassification.from_pretrained(tmp_path / "cls").config.exit_pooling == "cls"
+    argv = ["--model_name_or_path", str(tiny_bert), "--output_dir", str(tmp_path / "mean"), "--exit_pooling", "mean"]
+    train.main([*argv, *common])
+    assert BerxitForSequenceClassification.from_pretrained(tmp_path / "mean").config.exit_pooling == "mean"
+    # Going on from a berxit checkpoint keeps its pooling.
+    argv = ["--model_name_or_path", str(tmp_path / "mean"), "--output_dir", str(tmp_path / "on"), "--exit_pooling"]
+    assert_one_line_error(capsys, train.main, [*argv, "cls", *common], "exit_pooling: the berxit checkpoint .* 'mean'")

@@ -26,9 +26,11 @@ def run_alone(model, input_ids, attention_mask, **kwargs):
     return rows
 
 
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
 @pytest.mark.parametrize("rule", RULES)
-def test_batch_equals_each_example_alone(model_type, rule):
-    model = tiny_model(model_type)
+def test_batch_equals_each_example_alone(model_type, rule, pooling):
+    # Seed 3: random mean-pooled exits whose predictions change across layers, so patience has work to do.
+    model = tiny_model(model_type, exit_pooling=pooling, seed=0 if pooling == "cls" else 3)
     input_ids, attention_mask = padded_batch(model, LENGTHS)
     kwargs = splitting_rule(model, input_ids, attention_mask, rule)
     batched = model.early_exit_forward(input_ids, attention_mask=attention_mask, **kwargs)
@@ -53,8 +55,9 @@ def test_answers_are_those_of_their_exit_layer(model_type, rule):
     torch.testing.assert_close(early.certainties, full.certainties[rows, index], atol=1e-5, rtol=1e-4)
 
 
-def test_finished_examples_leave_the_batch(model_type):
-    model = tiny_model(model_type)
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_finished_examples_leave_the_batch(model_type, pooling):
+    model = tiny_model(model_type, exit_pooling=pooling)
     input_ids, attention_mask = padded_batch(model, LENGTHS)
     kwargs = splitting_rule(model, input_ids, attention_mask, "certainty")
     seen = []

@@ -48,12 +48,20 @@ def test_layer_by_layer_run_reproduces_bert(original, berxit_minilm, minilm_dir)
         padding=True,
         return_tensors="pt",
     )
+    # The packaged MiniLM declares mean pooling (sentence-transformers' 1_Pooling), so its exits pool the mean.
+    assert model.config.exit_pooling == "mean"
+    cls_model = BerxitForSequenceClassification.from_pretrained_backbone(minilm_dir, num_labels=2, exit_pooling="cls")
     with torch.no_grad():
         reference = original(**batch)
         out = model(**batch)
-        # The last exit's pooler is the pretrained pooler, so its pooled vector is BertModel's pooler_output.
+        # The last exit's pooler is the pretrained pooler: over the masked mean of the last layer...
         pooled, logits = model.berxit.exits[-1](reference.last_hidden_state, batch["attention_mask"])
-    torch.testing.assert_close(pooled, reference.pooler_output, atol=1e-5, rtol=1e-4)
+        mask = batch["attention_mask"][..., None].float()
+        mean = (reference.last_hidden_state * mask).sum(1) / mask.sum(1)
+        torch.testing.assert_close(pooled, original.pooler(mean[:, None]), atol=1e-5, rtol=1e-4)
+        # ... or over [CLS], where its pooled vector is BertModel's own pooler_output.
+        cls_pooled, _ = cls_model.eval().berxit.exits[-1](reference.last_hidden_state, batch["attention_mask"])
+    torch.testing.assert_close(cls_pooled, reference.pooler_output, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(out.logits, logits, atol=1e-5, rtol=1e-4)
     early = model.early_exit_forward(**batch, threshold=1.0)
     torch.testing.assert_close(early.logits, out.logits, atol=1e-5, rtol=1e-4)

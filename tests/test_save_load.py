@@ -71,8 +71,9 @@ FRESH_PROCESS = textwrap.dedent(
 )
 
 
-def test_fresh_process_loads_with_trust_remote_code(tmp_path, model_type):
-    model = tiny_model(model_type, cls=BerxitForSequenceClassification)
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_fresh_process_loads_with_trust_remote_code(tmp_path, model_type, pooling):
+    model = tiny_model(model_type, cls=BerxitForSequenceClassification, exit_pooling=pooling)
     model.save_pretrained(tmp_path / "model")
     input_ids, attention_mask = padded_batch(model, [7, 2, 5])
     torch.save(input_ids, tmp_path / "ids.pt")

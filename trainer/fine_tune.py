@@ -45,9 +45,11 @@ def fine_tune(
     output_dir: Path,
     resume: str | None,
     run_info: dict,
+    exit_pooling: str | None = None,
 ) -> None:
     """Fine-tunes `model_name_or_path` (a plain checkpoint, a berxit one, or the packaged MiniLM) on `task` and
-    leaves a finished run in `output_dir`; `run_info` goes into its record."""
+    leaves a finished run in `output_dir`; `run_info` goes into its record. `exit_pooling` None follows what the
+    checkpoint declares."""
     print(f"Task {task.name}: {task.labels_rule or f'{task.num_labels} classes {task.label_names}'}.")
     warn_if_small(task.splits)
     source = model_name_or_path or str(packaged_backbone_dir())
@@ -56,13 +58,20 @@ def fine_tune(
     is_berxit_checkpoint = AutoConfig.from_pretrained(source).model_type == "berxit"
     if is_berxit_checkpoint:
         model = BerxitForSequenceClassification.from_pretrained(source)
+        if exit_pooling not in (None, model.config.exit_pooling):
+            raise ValueError(
+                f"exit_pooling: the berxit checkpoint {source} was trained with {model.config.exit_pooling!r} "
+                f"pooling; it cannot go on with {exit_pooling!r}."
+            )
     else:
         labels = {}
         if task.label_names:
             labels = dict(
                 id2label=dict(enumerate(task.label_names)), label2id={n: i for i, n in enumerate(task.label_names)}
             )
-        model = BerxitForSequenceClassification.from_pretrained_backbone(source, num_labels=task.num_labels, **labels)
+        model = BerxitForSequenceClassification.from_pretrained_backbone(
+            source, num_labels=task.num_labels, exit_pooling=exit_pooling, **labels
+        )
     if model.config.num_labels != task.num_labels:
         raise ValueError(
             f"model_name_or_path: the model predicts {model.config.num_labels} labels; {task.name} has "

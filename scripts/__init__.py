@@ -1,1 +1,1 @@
-"""berxit's command-line tools and the data they read."""
+"""berxit's command-line entry points: each parses its arguments and calls the library."""

@@ -16,7 +16,7 @@ from transformers import AutoTokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..reporting.model_card import model_card
 from .files import check_writable, replace_folder_atomic
-from .run_record import RUN_INFO, check_weights_belong
+from .run_record import RUN_INFO, check_weights_belong, read_run
 
 MARKER = "berxit_export.json"  # tells an earlier export apart from anything else
 OPERATING_POINT = "operating_point.json"
@@ -39,9 +39,8 @@ def export_run(
         raise ValueError(f"export_dir: {export_dir} already holds something else; pass --overwrite to replace it.")
     check_writable(export_dir.parent, "export_dir")
 
-    run_info = json.loads((model_dir / RUN_INFO).read_text())
+    run_info = read_run(model_dir)
     operating = json.loads((sweep_dir / OPERATING_POINT).read_text())
-    check_weights_belong(model_dir, run_info, "model_dir", "berxit-train")
     check_weights_belong(model_dir, operating, "sweep_dir", "berxit-sweep")
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -1,14 +1,33 @@
-"""What the benchmark times: the models (a checkpoint, or a random BERT-base-sized one), transformers' plain
-BertForSequenceClassification twin with the same weights, and inputs packed to an exact length."""
+"""What the benchmark times: the models (a checkpoint, or a random base-sized one of any backbone family), the
+family's own `...ForSequenceClassification` twin with the same weights, and inputs packed to an exact length."""
 
 from __future__ import annotations
 
 import torch
-from transformers import BertConfig, BertForSequenceClassification
+from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 
 from ..configuration_berxit import BerxitConfig
 from ..data import packaged_backbone_dir
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..modeling_berxit.backbone_registry import backbone_adapter
+
+# BERT-base's size in every family's own names (DistilBERT's differ); ModernBERT keeps its own GLU width.
+BASE_SIZE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
+BASE_SIZE_BY_FAMILY = {
+    "distilbert": {"dim": 768, "n_layers": 12, "n_heads": 12, "hidden_dim": 3072},
+    "modernbert": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12},
+    # DeBERTa-v3-base's attention: relative positions only, in 256 buckets.
+    "deberta-v2": {
+        **BASE_SIZE,
+        "relative_attention": True,
+        "position_buckets": 256,
+        "pos_att_type": ["p2c", "c2p"],
+        "position_biased_input": False,
+        "norm_rel_ebd": "layer_norm",
+        "share_att_key": True,
+        "type_vocab_size": 0,
+    },
+}
 
 
 def packed_inputs(tokenizer, texts: list[str], count: int, length: int) -> dict[str, torch.Tensor]:
@@ -22,18 +41,32 @@ def packed_inputs(tokenizer, texts: list[str], count: int, length: int) -> dict[
     return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
 
 
-def plain_twin(model) -> BertForSequenceClassification:
-    """transformers' own BertForSequenceClassification with our backbone and final exit's weights (it pools [CLS]:
-    with `exit_pooling="mean"` it costs the same but answers differently)."""
+def plain_twin(model) -> PreTrainedModel:
+    """The backbone family's own `...ForSequenceClassification` with our backbone's and final exit's weights (it
+    pools as the family does, [CLS] except for ModernBERT's `classifier_pooling`: with another `exit_pooling` it
+    costs the same but answers differently)."""
     base = model.base_model
-    if base.config.backbone_config.model_type != "bert":
-        raise ValueError("model_dir: the plain-forward comparison is built for BERT backbones.")
-    config = BertConfig(**base.config.backbone_config.to_dict(), num_labels=base.config.num_labels)
-    twin = BertForSequenceClassification(config).eval()
-    missing, unexpected = twin.bert.load_state_dict(base.backbone.state_dict(), strict=False)
+    backbone_config = base.config.backbone_config
+    settings = {k: v for k, v in backbone_config.to_dict().items() if k not in ("id2label", "label2id")}
+    config = AutoConfig.for_model(**settings, num_labels=base.config.num_labels)
+    twin = AutoModelForSequenceClassification.from_config(config).eval()
+    missing, unexpected = twin.base_model.load_state_dict(base.backbone.state_dict(), strict=False)
     assert not unexpected and all(key.startswith("pooler.") for key in missing)
-    twin.bert.pooler.load_state_dict(base.exits[-1].pooler.state_dict())
-    twin.classifier.load_state_dict(base.exits[-1].classifier.state_dict())
+    # The exit's pooler goes where the family keeps its pretrained one, the task head into its last linear layer.
+    twin_state = twin.state_dict()
+    for place in backbone_adapter(backbone_config.model_type).pretrained_poolers:
+        head = {}
+        for name, value in base.exits[-1].pooler.state_dict().items():
+            module, _, parameter = name.partition(".")
+            for key in (f"{place[module]}.{parameter}", f"{twin.base_model_prefix}.{place[module]}.{parameter}"):
+                if key in twin_state:
+                    head[key] = value
+        if len(head) == len(base.exits[-1].pooler.state_dict()):
+            break
+    last = "classifier.out_proj" if "classifier.out_proj.weight" in twin_state else "classifier"
+    for parameter, value in base.exits[-1].classifier.state_dict().items():
+        head[f"{last}.{parameter}"] = value
+    twin.load_state_dict(head, strict=False)
     return twin
 
 
@@ -45,12 +78,15 @@ def load_models(args) -> dict[str, BerxitForSequenceClassification]:
         else:
             model = BerxitForSequenceClassification.from_pretrained_backbone(packaged_backbone_dir(), num_labels=2)
         models["checkpoint"] = model
-    if "bert-base" in args.model_list:
+    if "random" in args.model_list:
         torch.manual_seed(0)
-        model = BerxitForSequenceClassification(BerxitConfig(backbone_config=BertConfig().to_dict(), num_labels=2))
+        size = BASE_SIZE_BY_FAMILY.get(args.backbone, BASE_SIZE)
+        # The packed inputs are MiniLM's token ids, so every family gets its vocabulary's size.
+        backbone_config = AutoConfig.for_model(args.backbone, vocab_size=30522, **size)
+        model = BerxitForSequenceClassification(BerxitConfig(backbone_config=backbone_config.to_dict(), num_labels=2))
         with torch.no_grad():  # spread the random certainties so that thresholds can place exits
             model.base_model.certainty_head.classifier.weight.mul_(10.0)
-        models["bert-base"] = model
+        models[f"{args.backbone}-base"] = model
     for model in models.values():
         model.eval().config.exit_threshold = None  # forward must run every layer when recording
     return models

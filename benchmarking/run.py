@@ -2,7 +2,7 @@
 JSON after each step and as markdown at the end.
 
 In one process, with every variant's runs interleaved (repeat -> batch size -> variant) and medians reported:
-  (a) `plain`: transformers' BertForSequenceClassification with the same weights (the final exit);
+  (a) `plain`: the family's own `...ForSequenceClassification` with the same weights (the final exit);
   (b) `no_exit`: `early_exit_forward` with a threshold nobody meets, the cost of our machinery;
   (c) `exit_25` / `exit_50` / `exit_75`: `early_exit_forward` at thresholds that save about 25/50/75% of layers.
 At batch size 1, (c) is the one-example-at-a-time loop that earlier implementations run.
@@ -43,7 +43,8 @@ def run_benchmark(args, output_dir: Path) -> dict:
             reference = record_certainties(model, inputs)
             choose = scalar_threshold if name == "checkpoint" else driven_thresholds
             thresholds = {variant: choose(reference, saving) for variant, saving in SAVINGS.items()}
-            if model.config.exit_pooling == "cls":  # the twin pools [CLS]: with the same weights, the same logits
+            twin_pooling = getattr(twin.config, "classifier_pooling", "cls")
+            if model.config.exit_pooling == twin_pooling:  # pooled alike: with the same weights, the same logits
                 with torch.no_grad():
                     first = {key: value[:8] for key, value in inputs.items()}
                     torch.testing.assert_close(twin(**first).logits, model(**first).logits, atol=1e-4, rtol=1e-4)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-# Backbones whose embeddings and layers the early-exit loop knows how to drive one layer at a time.
-SUPPORTED_BACKBONES = ("bert", "roberta")
 EXIT_RULES = ("certainty", "entropy", "patience")
 EXIT_POOLINGS = ("cls", "mean")
 PROBLEM_TYPES = ("single_label_classification", "regression")
@@ -14,12 +12,14 @@ PROBLEM_TYPES = ("single_label_classification", "regression")
 
 class BerxitConfig(PreTrainedConfig):
     r"""
-    Configuration of a BERxiT model: a BERT or RoBERTa backbone with an exit (pooler + task head) after every
-    layer and one certainty head shared by all of them (Xin et al., EACL 2021).
+    Configuration of a BERxiT model: a BERT-family encoder with an exit (pooler + task head) after every layer and
+    one certainty head shared by all of them (Xin et al., EACL 2021).
 
     Args:
         backbone_config (`dict` or `PreTrainedConfig`, *optional*):
-            Configuration of the backbone (`model_type` "bert" or "roberta"). Defaults to a BERT-base config.
+            Configuration of the backbone, of a `model_type` berxit can drive layer by layer: "bert", "roberta",
+            "xlm-roberta", "distilbert", "albert", "electra", "deberta-v2" or "modernbert". Defaults to a
+            BERT-base config.
         exit_rule (`str`, *optional*, defaults to `"certainty"`):
             Default rule of [`BerxitModel.early_exit_forward`] and of serving at `exit_threshold`:
             `"certainty"` (exit once the certainty head says >= threshold), `"entropy"` (DeeBERT: exit once
@@ -61,19 +61,18 @@ class BerxitConfig(PreTrainedConfig):
     exit_pooling: str = "cls"
 
     def __post_init__(self, **kwargs):
+        supported = supported_backbones()
         requested = kwargs.get("num_labels")  # transformers turns a negative count into 0 classes
         if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int) or requested < 1):
             raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {requested!r}.")
         if isinstance(self.backbone_config, dict) and "model_type" not in self.backbone_config:
-            raise ValueError(f"backbone_config: a dict needs its 'model_type', one of {SUPPORTED_BACKBONES}.")
+            raise ValueError(f"backbone_config: a dict needs its 'model_type', one of {supported}.")
         super().__post_init__(**kwargs)
         if self.num_labels < 1:
             raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {self.num_labels}.")
         backbone_type = self.backbone_config.model_type
-        if backbone_type not in SUPPORTED_BACKBONES:
-            raise ValueError(
-                f"backbone_config: berxit supports the backbone types {SUPPORTED_BACKBONES}, got {backbone_type!r}."
-            )
+        if backbone_type not in supported:
+            raise ValueError(f"backbone_config: berxit supports the backbone types {supported}, got {backbone_type!r}.")
         if self.problem_type is None:
             self.problem_type = "regression" if self.num_labels == 1 else "single_label_classification"
         if self.problem_type not in PROBLEM_TYPES:
@@ -118,15 +117,23 @@ class BerxitConfig(PreTrainedConfig):
     def from_dict(cls, config_dict: dict, **kwargs):
         model_type = config_dict.get("model_type", cls.model_type)
         if model_type != cls.model_type:
+            supported = supported_backbones()
             hint = (
                 "Start from it with `BerxitForSequenceClassification.from_pretrained_backbone(path, num_labels=...)`."
-                if model_type in SUPPORTED_BACKBONES
-                else f"berxit starts from the backbone types {SUPPORTED_BACKBONES}."
+                if model_type in supported
+                else f"berxit starts from the backbone types {supported}."
             )
             raise ValueError(
                 f"pretrained_model_name_or_path: this is a {model_type!r} checkpoint, not a berxit one. {hint}"
             )
         return super().from_dict(config_dict, **kwargs)
+
+
+def supported_backbones() -> tuple[str, ...]:
+    """The backbone types the modeling code has an adapter for (imported late: the modeling imports this file)."""
+    from ..modeling_berxit.backbone_registry import SUPPORTED_BACKBONES
+
+    return SUPPORTED_BACKBONES
 
 
 def validate_threshold(threshold, num_layers: int, name: str = "threshold") -> list[float]:

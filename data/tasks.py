@@ -203,13 +203,7 @@ def load_file_or_hub_dataset(
 ) -> TaskData:
     """A CSV/JSON(L)/TSV file or a Hub dataset; splits it has are kept, missing ones are held out of train."""
     path = Path(dataset)
-    if path.suffix in DATA_FILE_SUFFIXES:
-        check_data_file(path)
-        builder = "json" if path.suffix in (".json", ".jsonl") else "csv"
-        options = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
-        loaded = load_dataset(builder, data_files=str(path), **options)
-    else:
-        loaded = load_dataset(dataset)
+    loaded = read_dataset(dataset)
     if "train" not in loaded:
         raise ValueError(f"dataset: {dataset} has no 'train' split (it has {sorted(loaded)}).")
     wanted = {text_column: "text", label_column: "label"}
@@ -217,19 +211,7 @@ def load_file_or_hub_dataset(
         wanted[text_pair_column] = "text_pair"
     role = {text_column: "text_column", label_column: "label_column", text_pair_column: "text_pair_column"}
     for name, split in loaded.items():
-        missing = [column for column in wanted if column not in split.column_names]
-        if missing:
-            named = ", ".join(f"{role[column]}={column!r}" for column in missing)
-            raise ValueError(f"{named}: no such column in {dataset}'s {name} split; it has {split.column_names}.")
-        if len(split) == 0:
-            raise ValueError(f"dataset: the {name} split of {dataset} has no rows.")
-        for column in (text_column, text_pair_column):
-            if column is not None:
-                empty = [row for row, text in enumerate(split[column]) if not isinstance(text, str) or not text.strip()]
-                if empty:
-                    raise ValueError(
-                        f"{role[column]}={column!r}: rows {empty[:10]} of {dataset}'s {name} split hold no text."
-                    )
+        check_columns(split, role, dataset, name)
     loaded = DatasetDict(
         {name: split.select_columns(list(wanted)).rename_columns(wanted) for name, split in loaded.items()}
     )
@@ -254,22 +236,67 @@ def load_file_or_hub_dataset(
     return TaskData(name, splits, found, names, "spearman" if found == 1 else "accuracy", rule)
 
 
-def check_data_file(path: Path) -> None:
+def read_dataset(dataset: str, argument: str = "dataset") -> DatasetDict:
+    """A CSV/JSON(L)/TSV file (by its suffix) or a Hub dataset id, as `datasets` loads it."""
+    path = Path(dataset)
+    if path.suffix in DATA_FILE_SUFFIXES:
+        check_data_file(path, argument)
+        builder = "json" if path.suffix in (".json", ".jsonl") else "csv"
+        options = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
+        return load_dataset(builder, data_files=str(path), **options)
+    return load_dataset(dataset)
+
+
+def check_columns(
+    split: Dataset, role: dict[str | None, str], dataset: str, name: str, argument: str = "dataset"
+) -> None:
+    """Every column of `role` ({column: argument naming it}; None: not asked for) is in `split`, the split has
+    rows, and the text columns hold text in every row."""
+    wanted = [column for column in role if column is not None]
+    missing = [column for column in wanted if column not in split.column_names]
+    if missing:
+        named = ", ".join(f"{role[column]}={column!r}" for column in missing)
+        raise ValueError(f"{named}: no such column in {dataset}'s {name} split; it has {split.column_names}.")
+    if len(split) == 0:
+        raise ValueError(f"{argument}: the {name} split of {dataset} has no rows.")
+    for column in wanted:
+        if role[column].startswith("text"):
+            empty = [row for row, text in enumerate(split[column]) if not isinstance(text, str) or not text.strip()]
+            if empty:
+                raise ValueError(
+                    f"{role[column]}={column!r}: rows {empty[:10]} of {dataset}'s {name} split hold no text."
+                )
+
+
+def read_texts(dataset: str, text_column: str, text_pair_column: str | None = None, argument: str = "input") -> Dataset:
+    """The texts to predict: a file's rows, or a Hub dataset's test split (else its only split), checked by column."""
+    loaded = read_dataset(dataset, argument)
+    name = "test" if "test" in loaded else "train" if len(loaded) == 1 else None
+    if name is None:
+        raise ValueError(
+            f"{argument}: {dataset} has the splits {sorted(loaded)}; predictions read 'test' or a single split."
+        )
+    role = {text_column: "text_column", text_pair_column: "text_pair_column"}
+    check_columns(loaded[name], role, dataset, name, argument)
+    return loaded[name]
+
+
+def check_data_file(path: Path, argument: str = "dataset") -> None:
     """A file the loader would fail on deep inside `datasets`: missing, empty, or not UTF-8."""
     if not path.is_file():
-        raise FileNotFoundError(f"dataset: no such file {path}.")
+        raise FileNotFoundError(f"{argument}: no such file {path}.")
     content = path.read_bytes()
     if not content.strip():
-        raise ValueError(f"dataset: {path} is empty.")
+        raise ValueError(f"{argument}: {path} is empty.")
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValueError(
-            f"dataset: {path} is not UTF-8 text (byte {content[error.start]:#04x} at offset {error.start}); "
+            f"{argument}: {path} is not UTF-8 text (byte {content[error.start]:#04x} at offset {error.start}); "
             "save it as UTF-8."
         ) from None
     if path.suffix in (".csv", ".tsv") and sum(1 for line in text.splitlines() if line.strip()) < 2:
-        raise ValueError(f"dataset: {path} holds a header and no rows.")
+        raise ValueError(f"{argument}: {path} holds a header and no rows.")
 
 
 def _labelled(split: Dataset) -> bool:

@@ -32,3 +32,8 @@ CLAIMS = {
     "curve": "- Paper's claim (SPEC §6): on RTE and MRPC alternating beats joint and two-stage on the accuracy-layers "
     "curve (highest certainty curve score): {verdict}.",
 }
+
+
+def run_file_name(strategy: str, seed: int) -> str:
+    """A run's JSON name: `<strategy>.json` at the experiment's seed, `<strategy>.seed<N>.json` at another."""
+    return f"{strategy}.json" if seed == HYPERPARAMETERS["seed"] else f"{strategy}.seed{seed}.json"

@@ -29,7 +29,7 @@ from ..evaluation import ExitRecord, calibrate, record_exits, rules_for, task_me
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..reporting.results import render_report
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
-from .definition import MAX_DROP
+from .definition import MAX_DROP, run_file_name
 
 
 def run_one(args, task_name: str, strategy: str) -> dict:
@@ -146,7 +146,7 @@ def run_experiments(args) -> Path:
     if not args.report_only:
         for task_name in args.task_list:
             for strategy in args.strategy_list:
-                path = results_dir / task_name / f"{strategy}.json"
+                path = results_dir / task_name / run_file_name(strategy, args.seed)
                 if path.is_file():
                     print(f"{task_name}/{strategy}: done already ({path})")
                     continue
@@ -157,5 +157,6 @@ def run_experiments(args) -> Path:
                 print(f"{task_name}/{strategy}: saved {path}")
     report = Path(args.report)
     check_writable(report.parent, "report")
-    write_text_atomic(report, render_report(results_dir, report.parent))
+    ablation = None if args.pooling_ablation_dir is None else Path(args.pooling_ablation_dir)
+    write_text_atomic(report, render_report(results_dir, report.parent, ablation))
     return report

@@ -1,33 +1,157 @@
-"""The BERT-family backbones berxit can drive layer by layer, and what differs between them."""
+"""The encoder families berxit drives one layer at a time, and the part every family shares.
+
+A family's adapter (`backbone_<family>.py`) says only what differs from BERT: how to embed, how to run layer `i`
+on a batch, which pretrained head the exits' poolers copy, and the longest input. Adding a family is its file and
+one line in `ADAPTERS`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import torch
+from safetensors import safe_open
 from torch import nn
 from transformers import AutoModel, PreTrainedConfig, PreTrainedModel
-from transformers.models.bert.modeling_bert import BertPooler
-from transformers.models.roberta.modeling_roberta import RobertaPooler
+from transformers.activations import ACT2FN
+from transformers.masking_utils import create_bidirectional_mask
 from transformers.utils import cached_file
 
-# The pooler class of each backbone: every exit gets its own copy, initialised from the pretrained one.
-POOLERS = {"bert": BertPooler, "roberta": RobertaPooler}
+
+class ExitPooler(nn.Module):
+    """Dense + activation over an exit's pooled vector: BERT's pooler, and the first half of the classification
+    head of families without one. Its parameter names (`dense.*`) are BERT's pooler's."""
+
+    def __init__(self, hidden_size: int, activation: str):
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.activation = ACT2FN[activation]
+
+    def forward(self, summary: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(summary))  # (batch, hidden)
 
 
-def build_backbone(backbone_config: PreTrainedConfig) -> PreTrainedModel:
-    """The backbone without its pooler: each exit has its own."""
-    return AutoModel.from_config(backbone_config, add_pooling_layer=False)
+class BackboneAdapter:
+    """How berxit runs a BERT-like backbone layer by layer; each method takes the backbone module it drives.
+
+    The defaults are BERT's: learned absolute positions from 0, `backbone.embeddings` and
+    `backbone.encoder.layer`, the backbone's own 4-d mask, a dense + tanh pooler stored at `pooler.dense`."""
+
+    # Keyword arguments that build the backbone without a pooler of its own (each exit has one).
+    backbone_kwargs: dict[str, Any] = {"add_pooling_layer": False}
+    # Where the family's pretrained pooler (or its classification head's dense layer) lives in its checkpoints, by
+    # the exit pooler's sub-module names: the first place the checkpoint fills wins. Looked for with and without
+    # the base model's prefix.
+    pretrained_poolers: tuple[dict[str, str], ...] = ({"dense": "pooler.dense"},)
+    pooler_activation = "tanh"
+
+    def build_backbone(self, config: PreTrainedConfig) -> PreTrainedModel:
+        return AutoModel.from_config(config, **self.backbone_kwargs)
+
+    def build_pooler(self, config: PreTrainedConfig) -> nn.Module:
+        return ExitPooler(config.hidden_size, self.pooler_activation)
+
+    def exit_dropout(self, config: PreTrainedConfig) -> float:
+        dropout = getattr(config, "classifier_dropout", None)
+        return dropout if dropout is not None else config.hidden_dropout_prob
+
+    def first_position(self, config: PreTrainedConfig) -> int:
+        """The position id of each sequence's first token."""
+        return 0
+
+    def max_sequence_length(self, config: PreTrainedConfig) -> int | None:
+        """Longest input the position table can embed; None where positions are only relative."""
+        return config.max_position_embeddings - self.first_position(config)
+
+    def type_vocab_size(self, config: PreTrainedConfig) -> int:
+        """Size of the token type table; 0 where the family has none (its token type ids are ignored)."""
+        return getattr(config, "type_vocab_size", 0) or 0
+
+    def layers(self, backbone: PreTrainedModel) -> nn.ModuleList:
+        return backbone.encoder.layer
+
+    def embed(self, backbone, input_ids, token_type_ids, position_ids, inputs_embeds, attention_mask) -> torch.Tensor:
+        """The input of layer 0, `(batch, length, hidden)`."""
+        return backbone.embeddings(
+            input_ids=input_ids, token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds
+        )
+
+    def layer_context(self, backbone, hidden_states, attention_mask, position_ids) -> Any:
+        """What every layer needs beside the hidden states, rebuilt whenever rows leave the batch: here the
+        backbone's own 4-d mask for its attention implementation (None when nothing is padded)."""
+        return create_bidirectional_mask(
+            config=backbone.config, inputs_embeds=hidden_states, attention_mask=attention_mask
+        )
+
+    def run_layer(self, backbone, index: int, hidden_states, context, **kwargs) -> torch.Tensor:
+        return self.layers(backbone)[index](hidden_states, context, **kwargs)  # (batch, length, hidden)
+
+    def exit_states(self, backbone, hidden_states: torch.Tensor) -> torch.Tensor:
+        """What an exit reads of its layer's output (ModernBERT normalises it first, as its own head does)."""
+        return hidden_states
+
+    def check_outputs(self, kwargs: dict) -> None:
+        """Refuses output requests the backbone cannot serve."""
 
 
-def build_pooler(backbone_config: PreTrainedConfig) -> nn.Module:
-    return POOLERS[backbone_config.model_type](backbone_config)
+def left_padded_position_ids(
+    adapter: BackboneAdapter, config: PreTrainedConfig, attention_mask: torch.Tensor
+) -> torch.Tensor | None:
+    """Positions counted from each example's first real token when some row is left-padded, so that the batch
+    answers as each example alone; None otherwise (the embeddings' own positions are right then)."""
+    if bool(attention_mask[:, 0].all()):
+        return None
+    positions = attention_mask.cumsum(-1) * attention_mask  # (batch, length): 1, 2, ... on real tokens, 0 on padding
+    return (positions - 1).clamp(min=0) + adapter.first_position(config)  # (batch, length)
 
 
-def declared_exit_pooling(pretrained_model_name_or_path: str | os.PathLike, **hub_kwargs) -> str:
-    """The exit pooling a checkpoint's own sentence embeddings use: "mean" for a sentence-transformers checkpoint
-    whose Pooling module (`modules.json` -> `1_Pooling/config.json`) averages the tokens, else "cls"."""
+def pretrained_pooler_state(
+    adapter: BackboneAdapter, backbone: PreTrainedModel, pretrained_model_name_or_path, **hub_kwargs
+) -> dict[str, torch.Tensor] | None:
+    """The exit pooler's weights as the checkpoint holds them (its pooler, or the dense layer of its own
+    classification head), or None when the checkpoint has none, or only `.bin` weights (then they start new)."""
+    found = {"_raise_exceptions_for_missing_entries": False, "_raise_exceptions_for_connection_errors": False}
+    files = []
+    single = cached_file(pretrained_model_name_or_path, "model.safetensors", **found, **hub_kwargs)
+    if single is not None:
+        files = [single]
+    else:
+        index = cached_file(pretrained_model_name_or_path, "model.safetensors.index.json", **found, **hub_kwargs)
+        if index is not None:
+            with open(index, encoding="utf-8") as f:
+                shards = sorted(set(json.load(f)["weight_map"].values()))
+            files = [cached_file(pretrained_model_name_or_path, shard, **hub_kwargs) for shard in shards]
+    keys = {}  # checkpoint key -> file
+    for path in files:
+        with safe_open(path, framework="pt") as f:
+            keys.update(dict.fromkeys(f.keys(), path))
+    names = list(adapter.build_pooler(backbone.config).state_dict())  # e.g. dense.weight, dense.bias
+    for place in adapter.pretrained_poolers:
+        found_keys = {}
+        for name in names:
+            module, _, parameter = name.partition(".")
+            for prefix in ("", f"{backbone.base_model_prefix}."):
+                if f"{prefix}{place[module]}.{parameter}" in keys:
+                    found_keys[name] = f"{prefix}{place[module]}.{parameter}"
+        if len(found_keys) == len(names):
+            state = {}
+            for name, key in found_keys.items():
+                with safe_open(keys[key], framework="pt") as f:
+                    state[name] = f.get_tensor(key)
+            return state
+    return None
+
+
+def declared_exit_pooling(
+    config: PreTrainedConfig, pretrained_model_name_or_path: str | os.PathLike, **hub_kwargs
+) -> str:
+    """The exit pooling the checkpoint declares: its own classification pooling where the config has one
+    (ModernBERT's `classifier_pooling`), else "mean" for a sentence-transformers checkpoint whose Pooling module
+    (`modules.json` -> `1_Pooling/config.json`) averages the tokens, else "cls"."""
+    if getattr(config, "classifier_pooling", None) in ("cls", "mean"):
+        return config.classifier_pooling
     found = {"_raise_exceptions_for_missing_entries": False, "_raise_exceptions_for_connection_errors": False}
     modules_file = cached_file(pretrained_model_name_or_path, "modules.json", **found, **hub_kwargs)
     if modules_file is None:
@@ -42,21 +166,3 @@ def declared_exit_pooling(pretrained_model_name_or_path: str | os.PathLike, **hu
                 with open(pooling_file, encoding="utf-8") as f:
                     return "mean" if json.load(f).get("pooling_mode_mean_tokens") else "cls"
     return "cls"
-
-
-def left_padded_position_ids(backbone_config: PreTrainedConfig, attention_mask: torch.Tensor) -> torch.Tensor | None:
-    """Positions counted from each example's first real token when some row is left-padded, so that the batch
-    answers as each example alone; None otherwise (the embeddings' own positions are right then)."""
-    if bool(attention_mask[:, 0].all()):
-        return None
-    positions = attention_mask.cumsum(-1) * attention_mask  # (batch, length): 1, 2, ... on real tokens, 0 on padding
-    if backbone_config.model_type == "roberta":  # RoBERTa's positions start after its padding index
-        return positions + backbone_config.pad_token_id
-    return (positions - 1).clamp(min=0)
-
-
-def max_sequence_length(backbone_config: PreTrainedConfig) -> int:
-    """Longest input the position table can embed (RoBERTa's positions start after its padding index)."""
-    if backbone_config.model_type == "roberta":
-        return backbone_config.max_position_embeddings - backbone_config.pad_token_id - 1
-    return backbone_config.max_position_embeddings

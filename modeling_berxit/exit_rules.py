@@ -23,13 +23,21 @@ def entropy_confidence(logits: torch.Tensor) -> torch.Tensor:
 
 class ExitRule:
     """Base class: `__call__(layer, logits, certainty)` -> exit mask; `drop_finished(running)` forgets the examples
-    that left the batch."""
+    that left the batch. `row_state`/`load_row_state` hand per-example state (patience's) to a scheduler that
+    regroups examples between layers."""
 
     def __call__(self, layer: int, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def drop_finished(self, running: torch.Tensor) -> None:
         """Keeps only the rows where `running` is True (rules with per-example state override this)."""
+
+    def row_state(self) -> dict[str, torch.Tensor]:
+        """The per-example state after the last call, one row per example (empty for stateless rules)."""
+        return {}
+
+    def load_row_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Continues from `row_state()` rows of the examples in the next call, in its row order."""
 
 
 class ThresholdRule(ExitRule):
@@ -79,6 +87,12 @@ class PatienceRule(ExitRule):
     def drop_finished(self, running):
         if self.previous is not None:
             self.previous, self.streak = self.previous[running], self.streak[running]
+
+    def row_state(self):
+        return {} if self.previous is None else {"previous": self.previous, "streak": self.streak}
+
+    def load_row_state(self, state):
+        self.previous, self.streak = state.get("previous"), state.get("streak")
 
 
 def make_exit_rule(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbones import build_pooler
+from .backbone_registry import backbone_adapter
 
 
 def pool_layer(hidden_states: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -20,22 +20,23 @@ def pool_layer(hidden_states: torch.Tensor, attention_mask: torch.Tensor, poolin
 
 
 class BerxitExit(nn.Module):
-    """Pools one layer (`config.exit_pooling`), then predicts from it like BERT's own classification head: the
-    backbone's pooler (dense + tanh, seeded from the pretrained one), dropout, and a linear task head."""
+    """Pools one layer (`config.exit_pooling`), then predicts from it like the family's own classification head:
+    its pooler (BERT's dense + tanh, or the dense half of the head of families without one; seeded from the
+    pretrained one), dropout, and a linear task head."""
 
     def __init__(self, config):
         super().__init__()
         backbone_config = config.backbone_config
-        self.pooler = build_pooler(backbone_config)
-        dropout = backbone_config.classifier_dropout
-        self.dropout = nn.Dropout(dropout if dropout is not None else backbone_config.hidden_dropout_prob)
+        adapter = backbone_adapter(backbone_config.model_type)
+        self.pooler = adapter.build_pooler(backbone_config)
+        self.dropout = nn.Dropout(adapter.exit_dropout(backbone_config))
         self.classifier = nn.Linear(backbone_config.hidden_size, config.num_labels)
         self.pooling = config.exit_pooling
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns `(pooled, logits)`; the pooled vector is what the certainty head reads too."""
         summary = pool_layer(hidden_states, attention_mask, self.pooling)  # (batch, hidden)
-        pooled = self.dropout(self.pooler(summary[:, None]))  # the pooler reads column 0: (batch, hidden)
+        pooled = self.dropout(self.pooler(summary))  # (batch, hidden)
         return pooled, self.classifier(pooled)  # (batch, hidden), (batch, labels)
 
 

@@ -9,15 +9,15 @@ import torch
 from safetensors import SafetensorError
 from torch import nn
 from torch.nn import functional as F
-from transformers import AutoModel, PreTrainedModel
+from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers import initialization as init
-from transformers.masking_utils import create_bidirectional_mask
 from transformers.processing_utils import Unpack
 from transformers.utils import TransformersKwargs, can_return_tuple, logging
 from transformers.utils.output_capturing import capture_outputs
 
 from ..configuration_berxit.configuration_berxit import BerxitConfig
-from .backbones import build_backbone, declared_exit_pooling, left_padded_position_ids, max_sequence_length
+from .backbone_registry import SUPPORTED_BACKBONES, backbone_adapter
+from .backbones import declared_exit_pooling, left_padded_position_ids, pretrained_pooler_state
 from .exit_rules import make_exit_rule, replay_exits
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
@@ -61,15 +61,23 @@ class BerxitPreTrainedModel(PreTrainedModel):
         # The backbone is a PreTrainedModel and initialises itself; this covers the exits and certainty head.
         if isinstance(module, nn.Linear):
             init.normal_(module.weight, mean=0.0, std=self.config.backbone_config.initializer_range)
-            init.zeros_(module.bias)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):  # in ModernBERT's exit poolers
+            init.ones_(module.weight)
+            if module.bias is not None:
+                init.zeros_(module.bias)
 
     @classmethod
     def from_pretrained_backbone(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs):
         r"""
-        Starts a BERxiT model from a plain pretrained BERT or RoBERTa checkpoint (a Hub id or a local folder).
+        Starts a BERxiT model from a plain pretrained encoder checkpoint (a Hub id or a local folder) of a
+        supported family: BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ALBERT, ELECTRA, DeBERTa-v2/v3 or ModernBERT.
 
-        Every backbone weight is loaded exactly and every exit's pooler starts as a copy of the pretrained pooler;
-        only the exits' task heads and the certainty head are new (and logged as such).
+        Every backbone weight is loaded exactly. Every exit's pooler starts as a copy of the checkpoint's pretrained
+        pooler, or of the dense layer of its own classification head in families without a pooler (DistilBERT's
+        `pre_classifier`, ELECTRA's and DeBERTa's head, ModernBERT's `head`) when the checkpoint has one. What is
+        new (the exits' task heads, the certainty head, and poolers the checkpoint lacks) is logged by name.
 
         Args:
             pretrained_model_name_or_path: the plain checkpoint.
@@ -88,29 +96,35 @@ class BerxitPreTrainedModel(PreTrainedModel):
         """
         _check_local_path(pretrained_model_name_or_path)
         config_kwargs = {key: kwargs.pop(key) for key in BERXIT_CONFIG_KWARGS if key in kwargs}
-        if config_kwargs.get("exit_pooling") is None:
-            hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
-            config_kwargs["exit_pooling"] = declared_exit_pooling(pretrained_model_name_or_path, **hub_kwargs)
+        hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
+        backbone_type = AutoConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs).model_type
+        if backbone_type not in SUPPORTED_BACKBONES:
+            raise ValueError(
+                f"pretrained_model_name_or_path: {pretrained_model_name_or_path} is a {backbone_type!r} checkpoint; "
+                f"berxit starts from the backbone types {SUPPORTED_BACKBONES}."
+            )
+        adapter = backbone_adapter(backbone_type)
         backbone, loading_info = AutoModel.from_pretrained(
-            pretrained_model_name_or_path, output_loading_info=True, **kwargs
+            pretrained_model_name_or_path, output_loading_info=True, **adapter.backbone_kwargs, **kwargs
         )
+        if config_kwargs.get("exit_pooling") is None:
+            config_kwargs["exit_pooling"] = declared_exit_pooling(
+                backbone.config, pretrained_model_name_or_path, **hub_kwargs
+            )
         config = BerxitConfig(backbone_config=backbone.config.to_dict(), **config_kwargs)
         if "attn_implementation" in kwargs:
             config._attn_implementation = kwargs["attn_implementation"]
         model = cls(config).to(backbone.dtype)
 
-        pooler = backbone.pooler
-        pooler_is_pretrained = pooler is not None and not any(
-            key.startswith("pooler.") for key in loading_info["missing_keys"]
-        )
-        backbone.pooler = None
         model.base_model.backbone.load_state_dict(backbone.state_dict())
-        new_weights = ["exits.*.classifier", "certainty_head"]
-        if pooler_is_pretrained:
+        new_weights = [f"backbone.{key}" for key in loading_info["missing_keys"]]
+        pooler = pretrained_pooler_state(adapter, backbone, pretrained_model_name_or_path, **hub_kwargs)
+        if pooler is not None:
             for exit_ in model.base_model.exits:
-                exit_.pooler.load_state_dict(pooler.state_dict())
+                exit_.pooler.load_state_dict(pooler)
         else:
-            new_weights.insert(0, "exits.*.pooler")
+            new_weights.append("exits.*.pooler")
+        new_weights += ["exits.*.classifier", "certainty_head"]
         logger.warning(
             f"{cls.__name__} starts from the {config.backbone_config.model_type} checkpoint "
             f"{pretrained_model_name_or_path}; these weights are new and need fine-tuning: {', '.join(new_weights)}. "
@@ -155,7 +169,9 @@ class BerxitModel(BerxitPreTrainedModel):
 
     def __init__(self, config: BerxitConfig):
         super().__init__(config)
-        self.backbone = build_backbone(config.backbone_config)
+        # Not a module: the adapter holds no weights, it says how to drive `self.backbone` a layer at a time.
+        self.adapter = backbone_adapter(config.backbone_config.model_type)
+        self.backbone = self.adapter.build_backbone(config.backbone_config)
         self.exits = nn.ModuleList(BerxitExit(config) for _ in range(config.num_hidden_layers))
         self.certainty_head = BerxitCertaintyHead(config)
         self.post_init()
@@ -173,8 +189,9 @@ class BerxitModel(BerxitPreTrainedModel):
         token_type_ids: torch.Tensor | None,
         position_ids: torch.Tensor | None,
         inputs_embeds: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Checks the inputs and returns the embedded batch with an explicit 2-d attention mask."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Checks the inputs; returns the embedded batch, an explicit 2-d attention mask, and the position ids the
+        layers must see (None: the backbone's own)."""
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("input_ids: give exactly one of input_ids and inputs_embeds.")
         if input_ids is not None:
@@ -196,11 +213,12 @@ class BerxitModel(BerxitPreTrainedModel):
             shape = tuple(inputs_embeds.shape[:2])
         if 0 in shape:
             raise ValueError(f"input_ids: the batch is empty (shape {shape}).")
-        limit = max_sequence_length(self.config.backbone_config)
-        if shape[1] > limit:
+        backbone_config = self.config.backbone_config
+        limit = self.adapter.max_sequence_length(backbone_config)
+        if limit is not None and shape[1] > limit:
             raise ValueError(f"input_ids: sequences of {shape[1]} tokens exceed the backbone's limit of {limit}.")
         if input_ids is not None:
-            _check_ids("input_ids", input_ids, self.config.backbone_config.vocab_size, "vocab_size")
+            _check_ids("input_ids", input_ids, backbone_config.vocab_size, "vocab_size")
         for name, tensor in (
             ("attention_mask", attention_mask),
             ("token_type_ids", token_type_ids),
@@ -208,8 +226,9 @@ class BerxitModel(BerxitPreTrainedModel):
         ):
             if tensor is not None and tuple(tensor.shape) != shape:
                 raise ValueError(f"{name}: expected the input's shape {shape}, got {tuple(tensor.shape)}.")
-        if token_type_ids is not None:
-            _check_ids("token_type_ids", token_type_ids, self.config.backbone_config.type_vocab_size, "type_vocab_size")
+        type_vocab_size = self.adapter.type_vocab_size(backbone_config)
+        if token_type_ids is not None and type_vocab_size > 0:
+            _check_ids("token_type_ids", token_type_ids, type_vocab_size, "type_vocab_size")
         if attention_mask is not None:
             if ((attention_mask != 0) & (attention_mask != 1)).any():
                 raise ValueError("attention_mask: expected 1 for real tokens and 0 for padding, got other values.")
@@ -217,19 +236,18 @@ class BerxitModel(BerxitPreTrainedModel):
             if empty:
                 raise ValueError(f"attention_mask: the examples at rows {empty} have no real token (all zeros).")
             if position_ids is None:
-                position_ids = left_padded_position_ids(self.config.backbone_config, attention_mask)
-        hidden_states = self.backbone.embeddings(
-            input_ids=input_ids, token_type_ids=token_type_ids, position_ids=position_ids, inputs_embeds=inputs_embeds
-        )  # (batch, length, hidden)
+                position_ids = left_padded_position_ids(self.adapter, backbone_config, attention_mask)
         if attention_mask is None:
-            attention_mask = torch.ones(shape, dtype=torch.long, device=hidden_states.device)  # (batch, length)
-        return hidden_states, attention_mask
+            device = (input_ids if input_ids is not None else inputs_embeds).device
+            attention_mask = torch.ones(shape, dtype=torch.long, device=device)  # (batch, length)
+        hidden_states = self.adapter.embed(
+            self.backbone, input_ids, token_type_ids, position_ids, inputs_embeds, attention_mask
+        )  # (batch, length, hidden)
+        return hidden_states, attention_mask, position_ids
 
-    def _layer_mask(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor):
-        """The backbone's own 4-d mask for its attention implementation (None when nothing is padded)."""
-        return create_bidirectional_mask(
-            config=self.backbone.config, inputs_embeds=hidden_states, attention_mask=attention_mask
-        )
+    def _layer_context(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, position_ids):
+        """What the backbone's layers need beside the hidden states (its own masks, relative or rotary positions)."""
+        return self.adapter.layer_context(self.backbone, hidden_states, attention_mask, position_ids)
 
     def init_regression_outputs(self, value: float) -> None:
         """Starts every exit's regression output at `value`: give it the mean of the training labels.
@@ -253,13 +271,14 @@ class BerxitModel(BerxitPreTrainedModel):
         return early_exits + list(self.certainty_head.parameters())
 
     def _run_layer(
-        self, index: int, hidden_states: torch.Tensor, attention_mask: torch.Tensor, mask, **kwargs
+        self, index: int, hidden_states: torch.Tensor, attention_mask: torch.Tensor, context, **kwargs
     ) -> tuple[torch.Tensor, ...]:
         """Runs layer `index` and its exit: the new hidden states, the exit's logits and its certainty.
 
-        `attention_mask` is the 2-d mask of the batch, `mask` the backbone's own (4-d) form of it."""
-        hidden_states = self.backbone.encoder.layer[index](hidden_states, mask, **kwargs)  # (batch, length, hidden)
-        pooled, logits = self.exits[index](hidden_states, attention_mask)  # (batch, hidden), (batch, labels)
+        `attention_mask` is the 2-d mask of the batch, `context` what `_layer_context` built from it."""
+        hidden_states = self.adapter.run_layer(self.backbone, index, hidden_states, context, **kwargs)
+        exit_input = self.adapter.exit_states(self.backbone, hidden_states)  # (batch, length, hidden)
+        pooled, logits = self.exits[index](exit_input, attention_mask)  # (batch, hidden), (batch, labels)
         return hidden_states, logits, self.certainty_head(pooled)  # certainty: (batch,), float32
 
     def _serves_early_exit(self, labels: torch.Tensor | None, kwargs: dict) -> bool:
@@ -297,18 +316,19 @@ class BerxitModel(BerxitPreTrainedModel):
         """
         if objective not in OBJECTIVES:
             raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}.")
+        self.adapter.check_outputs(kwargs)
         if self._serves_early_exit(labels, kwargs):
             return self.early_exit_forward(
                 input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **kwargs
             )
 
-        hidden_states, attention_mask = self._embed(
+        hidden_states, attention_mask, position_ids = self._embed(
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
-        )  # (batch, length, hidden), (batch, length)
-        mask = self._layer_mask(hidden_states, attention_mask)
+        )  # (batch, length, hidden), (batch, length), (batch, length) or None
+        context = self._layer_context(hidden_states, attention_mask, position_ids)
         all_logits, all_certainties = [], []
         for index in range(self.config.num_hidden_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, mask, **kwargs)
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, context, **kwargs)
             all_logits.append(logits)
             all_certainties.append(certainty)
         exit_logits = torch.stack(all_logits, dim=1)  # (batch, layers, labels)
@@ -375,9 +395,9 @@ class BerxitModel(BerxitPreTrainedModel):
                 "model.eval() first."
             )
         exit_rule = make_exit_rule(self.config, rule, threshold, patience)
-        hidden_states, attention_mask = self._embed(
+        hidden_states, attention_mask, position_ids = self._embed(
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
-        )  # (batch, length, hidden), (batch, length)
+        )  # (batch, length, hidden), (batch, length), (batch, length) or None
         batch_size, num_layers = hidden_states.shape[0], self.config.num_hidden_layers
         device = hidden_states.device
 
@@ -386,10 +406,10 @@ class BerxitModel(BerxitPreTrainedModel):
         exit_layers = torch.full((batch_size,), num_layers, dtype=torch.long, device=device)  # (batch,), 1-based
         active = torch.arange(batch_size, device=device)  # (active,): caller's row of each row still running
 
-        hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)  # (active, length', ...)
-        mask = self._layer_mask(hidden_states, attention_mask)
+        hidden_states, attention_mask, position_ids = _trim_padding(hidden_states, attention_mask, position_ids)
+        context = self._layer_context(hidden_states, attention_mask, position_ids)
         for index in range(num_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, mask, **kwargs)
+            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, context, **kwargs)
             if index == num_layers - 1:
                 stops = torch.ones_like(certainty, dtype=torch.bool)  # (active,)
             else:
@@ -404,9 +424,11 @@ class BerxitModel(BerxitPreTrainedModel):
             if not running.any():
                 break
             active, hidden_states, attention_mask = active[running], hidden_states[running], attention_mask[running]
+            if position_ids is not None:
+                position_ids = position_ids[running]  # (active, length)
             exit_rule.drop_finished(running)
-            hidden_states, attention_mask = _trim_padding(hidden_states, attention_mask)  # (active, length', ...)
-            mask = self._layer_mask(hidden_states, attention_mask)
+            hidden_states, attention_mask, position_ids = _trim_padding(hidden_states, attention_mask, position_ids)
+            context = self._layer_context(hidden_states, attention_mask, position_ids)
 
         return BerxitEarlyExitOutput(logits=answer_logits, exit_layers=exit_layers, certainties=answer_certainties)
 
@@ -477,13 +499,17 @@ def _check_ids(name: str, ids: torch.Tensor, size: int, size_name: str) -> None:
         raise ValueError(f"{name}: ids must lie in [0, {size_name}={size}), got values from {low} to {high}.")
 
 
-def _trim_padding(hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _trim_padding(
+    hidden_states: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Drops trailing positions that are padding in every remaining example: exact, and less work."""
     real_positions = attention_mask.bool().any(0).nonzero()
     if len(real_positions) == 0:
-        return hidden_states, attention_mask
-    length = int(real_positions[-1]) + 1
-    return hidden_states[:, :length], attention_mask[:, :length]
+        return hidden_states, attention_mask, position_ids
+    length = int(real_positions[-1]) + 1  # (active, length', ...) below
+    if position_ids is not None:
+        position_ids = position_ids[..., :length]
+    return hidden_states[:, :length], attention_mask[:, :length], position_ids
 
 
 __all__ = ["BerxitPreTrainedModel", "BerxitModel", "BerxitForSequenceClassification"]

@@ -38,6 +38,24 @@ def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
     return tasks
 
 
+def load_seeded_runs(results_dir: Path) -> dict[str, dict[str, list[dict]]]:
+    """{task: {strategy: [run per seed]}} for the strategies run at more than one seed (`<strategy>.seed<N>.json`
+    beside `<strategy>.json`)."""
+    seeded = {}
+    for task_dir in sorted(path for path in results_dir.iterdir() if path.is_dir()):
+        for strategy in VARIANTS:
+            files = sorted(task_dir.glob(f"{strategy}.json")) + sorted(task_dir.glob(f"{strategy}.seed*.json"))
+            if len(files) > 1:
+                seeded.setdefault(task_dir.name, {})[strategy] = [json.loads(path.read_text()) for path in files]
+    return seeded
+
+
+def mean_std(values: list[float]) -> str:
+    """`mean ± sample standard deviation`, in points."""
+    array = 100 * np.asarray(values, dtype=float)
+    return f"{array.mean():.1f} ± {array.std(ddof=1):.1f}"
+
+
 def final_metric(run: dict, metric: str) -> float:
     return run["test"][metric] if run["strategy"] == "plain" else run["final"][metric]
 
@@ -73,13 +91,95 @@ def saved_within_reference(run: dict, rule: str, metric: str, reference: float) 
     return max(allowed) if allowed else None
 
 
-def render_report(results_dir: Path, report_dir: Path) -> str:
+def render_report(results_dir: Path, report_dir: Path, ablation_dir: Path | None = None) -> str:
+    """The report of the runs in `results_dir`; `ablation_dir` holds the same experiment with the other exit
+    pooling, compared run by run."""
     tasks = load_runs(results_dir)
     lines = ["# Results: BERxiT on GLUE with MiniLM-L6", "", *setup_lines(results_dir, tasks), ""]
     lines += summary_lines(tasks)
+    lines += seed_lines(load_seeded_runs(results_dir))
+    if ablation_dir is not None:
+        lines += pooling_lines(tasks, load_runs(ablation_dir), ablation_dir)
     for task, runs in tasks.items():
         lines += task_lines(task, runs, report_dir)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
+    """Mean ± standard deviation over seeds of the final layer and the certainty rule's operating point."""
+    if not seeded:
+        return []
+    rows, verdicts = [], []
+    for task, strategies in seeded.items():
+        finals = {}
+        for strategy, runs in strategies.items():
+            metric = runs[0]["metric"]
+            finals[strategy] = [final_metric(run, metric) for run in runs]
+            points = [run["operating_points"]["certainty"]["test"] for run in runs if "operating_points" in run]
+            rows.append(
+                {
+                    "task": task,
+                    "strategy": strategy,
+                    "seeds": ", ".join(str(run["hyperparameters"]["seed"]) for run in runs),
+                    f"final-layer {metric}": mean_std(finals[strategy]),
+                    "certainty: saved %": mean_std([p["saved_layers"] for p in points]) if len(points) > 1 else None,
+                    f"certainty: {metric}": mean_std([p[metric] for p in points]) if len(points) > 1 else None,
+                }
+            )
+        if "plain" in finals and "alternating" in finals:
+            gap = np.mean(finals["plain"]) - np.mean(finals["alternating"])
+            spread = max(np.std(finals["plain"], ddof=1), np.std(finals["alternating"], ddof=1))
+            verdicts.append(
+                f"- {task}: plain − alternating, final layer: {100 * gap:.1f} points; the larger standard deviation "
+                f"is {100 * spread:.1f}: {'within' if gap <= spread else 'outside'} one standard deviation."
+            )
+    return [
+        "## Over seeds",
+        "",
+        "The small tasks again at further training seeds (same data splits), as mean ± standard deviation:",
+        "",
+        markdown_table(rows),
+        *verdicts,
+        "",
+    ]
+
+
+def pooling_lines(tasks: dict[str, dict[str, dict]], other: dict[str, dict[str, dict]], other_dir: Path) -> list[str]:
+    """Each run against the same run with the other exit pooling (the ablation): final layer, the certainty
+    rule's operating point, and every exit's test metric, which shows where exits become useful."""
+    rows, exit_rows = [], []
+    for task, runs in tasks.items():
+        for strategy, run in runs.items():
+            twin = other.get(task, {}).get(strategy)
+            if strategy == "plain" or twin is None:
+                continue
+            metric = run["metric"]
+            for pooled in (run, twin):
+                chosen = pooled["operating_points"]["certainty"]["test"]
+                label = {"task": task, "strategy": strategy, "exit pooling": pooled.get("exit_pooling", "cls")}
+                rows.append(
+                    {
+                        **label,
+                        f"final-layer {metric}": 100 * pooled["final"][metric],
+                        "certainty: saved %": 100 * chosen["saved_layers"],
+                        f"certainty: {metric}": 100 * chosen[metric],
+                        "first exit within 1 point of final": first_good_exit(pooled, metric),
+                    }
+                )
+                exit_rows.append(
+                    {**label, **{f"exit {i + 1}": 100 * m[metric] for i, m in enumerate(pooled["per_exit_test"])}}
+                )
+    if not rows:
+        return []
+    return [
+        "## Exit pooling: mean against [CLS]",
+        "",
+        f"The same runs with the other exit pooling (`{other_dir}`): the operating point on test, and each exit's test "
+        "metric.",
+        "",
+        markdown_table(rows, digits=1),
+        markdown_table(exit_rows, digits=1),
+    ]
 
 
 def setup_lines(results_dir: Path, tasks: dict[str, dict[str, dict]]) -> list[str]:
@@ -105,8 +205,9 @@ def setup_lines(results_dir: Path, tasks: dict[str, dict[str, dict]]) -> list[st
         "same weights. `plain` is transformers' `BertForSequenceClassification` with no exits: the reference.",
         f"- Hyper-parameters (the paper's, SPEC §6), the same for every run: {described or '—'}; max length "
         f"{HYPERPARAMETERS['max_length']}, "
-        "AdamW eps 1e-8, no weight decay, gradient clipping 1.0. One seed per run: these are single runs, and a "
-        "point or two between strategies is within seed noise on the small tasks (RTE has 277 test examples).",
+        "AdamW eps 1e-8, no weight decay, gradient clipping 1.0. One seed per run in the tables: a point or two "
+        "between strategies is within seed noise on the small tasks (RTE has 277 test examples); where a task was "
+        "also run at further seeds, *Over seeds* gives mean ± standard deviation.",
         "- Regression: BERxiT's exits start their outputs at the training labels' mean ("
         + (", ".join(f"{task} {value:.2f}" for task, value in starts.items()) or "no regression run yet")
         + "); from 0, the summed MSE of all exits flattens MiniLM's representation on STS-B"

@@ -2,8 +2,9 @@
 
     berxit-benchmark --model_dir runs/rotten_tomatoes --output_dir docs/benchmark
 
-Models: the given fine-tuned checkpoint (default: the packaged MiniLM with fresh exits), and a BERT-base-sized
-random model (12 layers, hidden 768) whose exits are driven to chosen layers by per-layer thresholds. Inputs are
+Models: the given fine-tuned checkpoint (default: the packaged MiniLM with fresh exits), and a base-sized random
+model (12 layers, hidden 768) of any backbone family (`--backbone`), whose exits are driven to chosen layers by
+per-layer thresholds. Inputs are
 Rotten Tomatoes reviews packed into exactly `sequence_length` tokens (no padding), plus one padded set that shows
 what trimming padding buys. Also measured: seconds per training step of alternating fine-tuning against plain
 fine-tuning of the same backbone. What is timed and how: `berxit.benchmarking`.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..artifacts.files import check_writable
 from ..benchmarking.run import run_benchmark
+from ..modeling_berxit.backbone_registry import SUPPORTED_BACKBONES
 from .arguments import command, parse_arguments
 
 
@@ -25,7 +27,14 @@ class BenchmarkArguments:
     model_dir: str | None = field(
         default=None, metadata={"help": "A fine-tuned berxit checkpoint (default: packaged MiniLM, fresh exits)."}
     )
-    models: str = field(default="checkpoint,bert-base", metadata={"help": "Comma-separated: checkpoint, bert-base."})
+    models: str = field(
+        default="checkpoint,random",
+        metadata={"help": "Comma-separated: checkpoint, random (a base-sized random model of --backbone)."},
+    )
+    backbone: str = field(
+        default="bert",
+        metadata={"help": "Backbone family of the random model: " + ", ".join(SUPPORTED_BACKBONES) + "."},
+    )
     batch_sizes: str = field(default="1,8,32,128", metadata={"help": "Comma-separated batch sizes."})
     sequence_lengths: str = field(default="64,128", metadata={"help": "Comma-separated sequence lengths."})
     examples: int = field(default=128, metadata={"help": "Examples per timed run (at least each batch size)."})
@@ -37,9 +46,11 @@ class BenchmarkArguments:
         self.batch_size_list = positive_ints(self.batch_sizes, "batch_sizes")
         self.sequence_length_list = positive_ints(self.sequence_lengths, "sequence_lengths")
         self.model_list = self.models.split(",")
-        unknown = set(self.model_list) - {"checkpoint", "bert-base"}
+        unknown = set(self.model_list) - {"checkpoint", "random"}
         if unknown:
-            raise ValueError(f"models: expected 'checkpoint' and/or 'bert-base', got {sorted(unknown)}.")
+            raise ValueError(f"models: expected 'checkpoint' and/or 'random', got {sorted(unknown)}.")
+        if self.backbone not in SUPPORTED_BACKBONES:
+            raise ValueError(f"backbone: expected one of {SUPPORTED_BACKBONES}, got {self.backbone!r}.")
         if self.examples < max(self.batch_size_list):
             raise ValueError(f"examples: needs at least the largest batch size ({max(self.batch_size_list)}).")
         if self.repeats < 1:

@@ -3,12 +3,17 @@ on GLUE RTE, MRPC, STS-B and SST-2 with the packaged MiniLM-L6; then `docs/RESUL
 
     berxit-experiments --glue_dir ../shared/data/glue --tasks rte,mrpc --results_dir docs/results
     berxit-experiments --results_dir docs/results --report_only     # rebuild docs/RESULTS.md, no training
+    berxit-experiments --glue_dir ../shared/data/glue --tasks rte --strategies plain,alternating --seed 43
+
+A run at another seed than the experiment's is saved as `<strategy>.seed<N>.json`; the report gives mean and
+standard deviation over the seeds of each task that has them.
 
 What runs and with which hyper-parameters: `berxit.experiments.definition`; how: `berxit.experiments.runner`.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -27,6 +32,10 @@ class ExperimentArguments:
         default=",".join(VARIANTS), metadata={"help": "Comma-separated: plain and/or exit strategies."}
     )
     report_only: bool = field(default=False, metadata={"help": "Only rebuild the report from saved JSON."})
+    pooling_ablation_dir: str | None = field(
+        default=None,
+        metadata={"help": "Results of the same experiment with the other exit pooling, compared run by run."},
+    )
     sst2_train_examples: int = field(
         default=SST2_TRAIN_EXAMPLES,
         metadata={"help": "SST-2 trains on this fixed subsample (the first N of its seeded train split)."},
@@ -51,6 +60,8 @@ class ExperimentArguments:
         unknown = set(self.task_list) - set(TASKS) | set(self.strategy_list) - set(VARIANTS)
         if unknown:
             raise ValueError(f"tasks/strategies: unknown {sorted(unknown)}; tasks {TASKS}, strategies {VARIANTS}.")
+        if self.pooling_ablation_dir is not None and not os.path.isdir(self.pooling_ablation_dir):
+            raise ValueError(f"pooling_ablation_dir: no such folder {self.pooling_ablation_dir}.")
         if not self.report_only and self.glue_dir is None:
             raise ValueError("glue_dir: the experiments read GLUE from local TSVs; give the folder.")
 

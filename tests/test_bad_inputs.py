@@ -19,7 +19,7 @@ from transformers import DistilBertConfig, GPT2Config
 from berxit import BerxitConfig, BerxitForSequenceClassification, BerxitMetrics, BerxitModel, BerxitTrainingArguments
 from berxit.artifacts.files import sha256_file
 from berxit.data import load_task
-from berxit.scripts import benchmark, experiments, export, sweep, train
+from berxit.scripts import benchmark, experiments, export, predict, sweep, train
 
 IDS, MASK = padded_batch(tiny_model(), [5, 2])
 LIMIT = 64  # the tiny models' position table
@@ -440,9 +440,17 @@ CLI_ARGUMENTS = [
     (export.main, ["--model_dir", "x", "--export_dir", "y"], "model_dir: x/berxit_run.json is missing"),
     (benchmark.main, ["--batch_sizes", "8,x"], "batch_sizes: expected comma-separated whole numbers >= 1"),
     (benchmark.main, ["--sequence_lengths", "0"], "sequence_lengths: expected comma-separated whole numbers"),
-    (benchmark.main, ["--models", "gpt2"], "models: expected 'checkpoint' and/or 'bert-base'"),
+    (benchmark.main, ["--models", "gpt2"], "models: expected 'checkpoint' and/or 'random'"),
     (benchmark.main, ["--repeats", "0"], "repeats: expected at least 1"),
+    (benchmark.main, ["--backbone", "gpt2"], r"backbone: expected one of \('bert', "),
     (experiments.main, ["--tasks", "qqp", "--glue_dir", "x"], "tasks/strategies: unknown"),
+    (
+        predict.main,
+        ["--model_dir", "x", "--input", "x.csv", "--output", "out.txt"],
+        "output: expected a file ending in",
+    ),
+    (predict.main, ["--model_dir", "x", "--input", "x.csv", "--output", "o.csv", "--batch_size", "0"], "batch_size: "),
+    (predict.main, ["--model_dir", "x", "--input", "missing.csv", "--output", "o.csv"], "input: no such file"),
 ]
 
 

@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
 import torch
+from tiny_models import FAMILIES, padded_batch, tiny_model
 
+from berxit import BerxitForSequenceClassification
+from berxit.benchmarking.models import plain_twin
 from berxit.benchmarking.thresholds import driven_thresholds
 from berxit.modeling_berxit.exit_rules import CertaintyRule, replay_exits
 from berxit.scripts import benchmark
@@ -37,3 +41,26 @@ def test_benchmark_smoke(tmp_path):
     assert all(row["avg_exit_layer"] == 6 for row in no_exit)
     assert run["padded_batch_32"]["speedup"] > 0 and 0 < run["padded_batch_32"]["real_token_share"] <= 1
     assert (tmp_path / "benchmark.md").read_text().startswith("# Batched early exit")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_plain_twin_is_the_family_classifier_with_our_final_exit(family):
+    model = tiny_model(family, cls=BerxitForSequenceClassification)
+    twin = plain_twin(model)
+    assert type(twin).__name__.endswith("ForSequenceClassification") and "Berxit" not in type(twin).__name__
+    input_ids, attention_mask = padded_batch(model, [7, 3, 5])
+    with torch.no_grad():
+        expected = model(input_ids, attention_mask=attention_mask).exit_logits[:, -1]
+        torch.testing.assert_close(twin(input_ids, attention_mask=attention_mask).logits, expected)
+
+
+def test_random_model_of_another_family(tmp_path):
+    benchmark.main(
+        [
+            "--output_dir", str(tmp_path), "--models", "random", "--backbone", "distilbert", "--batch_sizes", "2",
+            "--sequence_lengths", "16", "--examples", "4", "--repeats", "1", "--train_steps", "0",
+        ]
+    )  # fmt: skip
+    (run,) = json.loads((tmp_path / "benchmark.json").read_text())["runs"]
+    assert run["model"] == "distilbert-base"
+    assert {row["avg_exit_layer"] for row in run["rows"] if row["variant"] == "no_exit"} == {12}

@@ -1,20 +1,11 @@
 import pytest
 import torch
-from tiny_models import padded_batch, tiny_model
+from tiny_models import padded_batch, splitting_rule, tiny_model
 
 from berxit.modeling_berxit.exit_rules import entropy_confidence
 
 LENGTHS = [9, 3, 12, 5, 12, 1, 7, 4]
 RULES = ["certainty", "entropy", "patience"]
-
-
-def splitting_rule(model, input_ids, attention_mask, rule: str) -> dict:
-    """Rule arguments under which examples leave at different layers: per-layer median thresholds."""
-    if rule == "patience":
-        return dict(rule=rule, patience=1)
-    full = model(input_ids, attention_mask=attention_mask)
-    scores = full.certainties if rule == "certainty" else entropy_confidence(full.exit_logits)
-    return dict(rule=rule, threshold=scores[:, :-1].median(0).values.add(1e-4).tolist())
 
 
 def run_alone(model, input_ids, attention_mask, **kwargs):

@@ -93,3 +93,30 @@ def test_curve_score_and_saved_within_reference():
     assert results_report.curve_score(run, "entropy", "accuracy") is None
     assert results_report.saved_within_reference(run, "certainty", "accuracy", reference=0.79) == pytest.approx(0.5)
     assert results_report.saved_within_reference(run, "certainty", "accuracy", reference=0.90) is None
+
+
+def test_report_gives_seeds_as_mean_and_deviation_and_compares_poolings(tmp_path):
+    results, cls_results = tmp_path / "mean", tmp_path / "cls"
+    for folder in (results / "rte", cls_results / "rte"):
+        folder.mkdir(parents=True)
+    curve = [(1.0, 0.60), (3.0, 0.66)]
+    for seed, (plain, alternating) in {42: (0.66, 0.65), 43: (0.62, 0.64), 44: (0.64, 0.60)}.items():
+        name = "" if seed == 42 else f".seed{seed}"
+        plain_run = {**synthetic_run("plain", "accuracy", plain, []), "test": {"accuracy": plain}}
+        alternating_run = synthetic_run("alternating", "accuracy", alternating, curve)
+        for run in (plain_run, alternating_run):
+            run["hyperparameters"]["seed"] = seed
+        (results / "rte" / f"plain{name}.json").write_text(json.dumps(plain_run))
+        (results / "rte" / f"alternating{name}.json").write_text(
+            json.dumps({**alternating_run, "exit_pooling": "mean"})
+        )
+    cls_run = {**synthetic_run("alternating", "accuracy", 0.61, curve), "exit_pooling": "cls"}
+    (cls_results / "rte" / "alternating.json").write_text(json.dumps(cls_run))
+
+    text = results_report.render_report(results, tmp_path, cls_results)
+    # The seed runs stay out of the single-seed tables and come back as mean ± sample standard deviation.
+    assert "| rte | plain | 42, 43, 44 | 64.0 ± 2.0 |" in text
+    assert "| rte | alternating | 42, 43, 44 | 63.0 ± 2.6 |" in text
+    assert "- rte: plain − alternating, final layer: 1.0 points; the larger standard deviation is 2.6: within" in text
+    assert "## Exit pooling: mean against [CLS]" in text
+    assert "| rte | alternating | mean | 65.0 |" in text and "| rte | alternating | cls | 61.0 |" in text

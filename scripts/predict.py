@@ -1,0 +1,99 @@
+"""berxit-predict: a BERxiT model's early-exit predictions for every text of a file (or a Hub dataset).
+
+    berxit-predict --model_dir runs/rotten_tomatoes-export --input reviews.csv --output predictions.csv
+
+Each row of the input comes back, in order, with `predicted_label` (the class name; for regression, the predicted
+value), `score` (the class's probability), `exit_layer` and `certainty`. The model answers at its saved operating point
+unless `--rule`/`--threshold`/`--patience` say otherwise; examples queue per layer so that every layer call runs
+a full batch (`berxit.serving.LayerQueueScheduler`). The output (`.csv` or `.jsonl`) is written whole or not at
+all, and an existing file is replaced only with `--overwrite`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer
+
+from ..artifacts.files import write_text_atomic
+from ..configuration_berxit.configuration_berxit import EXIT_RULES
+from ..data.tasks import read_texts
+from ..modeling_berxit import BerxitForSequenceClassification
+from ..serving.predict import predict
+from .arguments import command, parse_arguments
+
+OUTPUT_SUFFIXES = (".csv", ".jsonl")
+# The columns added to the input's: `predict`'s keys, with the label named as a prediction.
+COLUMNS = {"label": "predicted_label", "score": "score", "exit_layer": "exit_layer", "certainty": "certainty"}
+
+
+@dataclass
+class PredictArguments:
+    model_dir: str = field(metadata={"help": "A berxit checkpoint: a folder (a run or an export) or a Hub model id."})
+    input: str = field(metadata={"help": "Texts to predict: a CSV/JSON(L)/TSV file or a Hub dataset id."})
+    output: str = field(metadata={"help": "Where the predictions go: a .csv or .jsonl file."})
+    text_column: str = field(default="text", metadata={"help": "Text column of the input."})
+    text_pair_column: str | None = field(default=None, metadata={"help": "Second text column, for sentence pairs."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an existing output file."})
+    batch_size: int = field(default=32, metadata={"help": "Rows per layer call."})
+    max_length: int | None = field(default=None, metadata={"help": "Truncate inputs to this many tokens."})
+    rule: str | None = field(
+        default=None, metadata={"help": "Exit rule (default: the saved operating point's).", "choices": EXIT_RULES}
+    )
+    threshold: float | None = field(default=None, metadata={"help": "Threshold of the certainty or entropy rule."})
+    patience: int | None = field(default=None, metadata={"help": "Patience of the patience rule."})
+
+    def __post_init__(self):
+        if Path(self.output).suffix not in OUTPUT_SUFFIXES:
+            raise ValueError(f"output: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}, got {self.output}.")
+        if Path(self.output).exists() and not self.overwrite:
+            raise ValueError(f"output: {self.output} exists; pass --overwrite to replace it.")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size: expected a number of rows >= 1, got {self.batch_size}.")
+        if self.max_length is not None and self.max_length < 2:
+            raise ValueError(f"max_length: expected at least 2 tokens, got {self.max_length}.")
+
+
+@command("berxit-predict")
+def main(argv: list[str] | None = None) -> None:
+    (args,) = parse_arguments(PredictArguments, argv, "berxit-predict")
+    rows = read_texts(args.input, args.text_column, args.text_pair_column)
+    taken = sorted(set(COLUMNS.values()) & set(rows.column_names))
+    if taken:
+        raise ValueError(f"input: its columns {taken} would be overwritten by the predictions; rename them.")
+    model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
+    if torch.cuda.is_available():
+        model.cuda()
+    predictions = predict(
+        model,
+        tokenizer,
+        rows[args.text_column],
+        None if args.text_pair_column is None else rows[args.text_pair_column],
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        rule=args.rule,
+        threshold=args.threshold,
+        patience=args.patience,
+    )
+    table = rows.to_pandas()
+    for key, column in COLUMNS.items():
+        table[column] = [row[key] for row in predictions]
+    if args.output.endswith(".csv"):
+        text = table.to_csv(index=False)
+    else:
+        text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in table.to_dict(orient="records"))
+    write_text_atomic(args.output, text)
+    layers = sum(row["exit_layer"] for row in predictions) / len(predictions)
+    layers_total = model.config.num_hidden_layers
+    print(
+        f"{len(predictions)} predictions written to {args.output} (average exit layer {layers:.2f} of {layers_total})."
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -6,7 +6,14 @@ from ..reporting.tables import markdown_table
 
 
 def render(report: dict) -> str:
-    lines = ["# Batched early exit: benchmark", "", f"torch threads: {report['torch_threads']}", ""]
+    device = report.get("device", "cpu")
+    precision = report["arguments"].get("dtype", "fp32")
+    lines = [
+        "# Batched early exit: benchmark",
+        "",
+        f"device: {device}, {precision}; torch threads: {report['torch_threads']}",
+        "",
+    ]
     for run in report["runs"]:
         lines += [f"## {run['model']}, {run['sequence_length']} tokens", "", markdown_table(run["rows"])]
         if "padded_batch_32" in run:

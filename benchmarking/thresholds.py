@@ -14,7 +14,7 @@ def record_certainties(model, inputs, batch_size: int = 32) -> torch.Tensor:
     for start in range(0, len(inputs["input_ids"]), batch_size):
         batch = {name: value[start : start + batch_size] for name, value in inputs.items()}
         chunks.append(model(**batch).certainties)
-    return torch.cat(chunks)
+    return torch.cat(chunks).cpu()
 
 
 def scalar_threshold(certainties: torch.Tensor, saving: float) -> float:

@@ -18,19 +18,30 @@ from transformers.utils.logging import tqdm
 from ..data import packaged_backbone_dir, tokenize
 from ..data.tasks import rotten_tomatoes
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..serving import LayerQueueScheduler
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 
 SAVINGS = {"exit_25": 0.25, "exit_50": 0.50, "exit_75": 0.75}
+# The layer-queue scheduler over every input at once, at the threshold of this saving variant.
+SCHEDULED = {"scheduler_50": "exit_50"}
 
 
-def timed_run(call, inputs, batch_size: int) -> tuple[float, list]:
-    """Runs `call` over `inputs` in batches; returns the wall time and the outputs."""
+def batches(inputs: dict[str, torch.Tensor], batch_size: int) -> list[dict[str, torch.Tensor]]:
+    return [
+        {name: value[i : i + batch_size] for name, value in inputs.items()}
+        for i in range(0, len(inputs["input_ids"]), batch_size)
+    ]
+
+
+def timed_run(call, inputs, batch_size: int, whole: bool = False) -> tuple[float, list]:
+    """Runs `call` over `inputs` in batches (or, `whole`, on the list of all batches at once); returns the wall
+    time, waiting for the GPU to finish where there is one, and the outputs."""
     start = time.perf_counter()
     with torch.no_grad():
-        outputs = [
-            call({name: value[i : i + batch_size] for name, value in inputs.items()})
-            for i in range(0, len(inputs["input_ids"]), batch_size)
-        ]
+        split = batches(inputs, batch_size)
+        outputs = [call(split)] if whole else [call(batch) for batch in split]
+    if inputs["input_ids"].is_cuda:
+        torch.cuda.synchronize()
     return time.perf_counter() - start, outputs
 
 
@@ -41,17 +52,24 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[di
     def early_exit(threshold):
         return lambda batch: model.early_exit_forward(**batch, threshold=threshold).exit_layers
 
+    def scheduled(threshold):
+        def run(split):
+            return LayerQueueScheduler(model, len(split[0]["input_ids"]), threshold=threshold).run(split).exit_layers
+
+        return run
+
     calls = {"plain": lambda batch: twin(**batch).logits, "no_exit": early_exit(1.0)}
     calls.update({variant: early_exit(threshold) for variant, threshold in thresholds.items()})
+    calls.update({variant: scheduled(thresholds[saving]) for variant, saving in SCHEDULED.items()})
     times = {(batch_size, variant): [] for batch_size in args.batch_size_list for variant in calls}
     exit_layers = {"plain": torch.full((len(inputs["input_ids"]),), num_layers)}
     for _ in tqdm(range(args.repeats), desc="Timing repeats", unit="repeat"):
         for batch_size in args.batch_size_list:
             for variant, call in calls.items():
-                seconds, outputs = timed_run(call, inputs, batch_size)
+                seconds, outputs = timed_run(call, inputs, batch_size, whole=variant in SCHEDULED)
                 times[(batch_size, variant)].append(seconds)
                 if variant != "plain":
-                    exit_layers[variant] = torch.cat(outputs)
+                    exit_layers[variant] = torch.cat(outputs).cpu()
     rows = []
     for batch_size in args.batch_size_list:
         plain = statistics.median(times[(batch_size, "plain")])
@@ -77,7 +95,7 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[di
 def padding_gain(model, twin, tokenizer, texts: list[str], length: int, args) -> dict:
     """Real reviews padded to `length`, batch 32: plain runs the padding, `no_exit` trims it away."""
     encoded = tokenizer(texts[: args.examples], padding="max_length", truncation=True, max_length=length)
-    inputs = {name: torch.tensor(encoded[name]) for name in ("input_ids", "attention_mask")}
+    inputs = {name: torch.tensor(encoded[name], device=model.device) for name in ("input_ids", "attention_mask")}
     calls = {
         "plain": lambda batch: twin(**batch).logits,
         "no_exit": lambda batch: model.early_exit_forward(**batch, threshold=1.0).logits,

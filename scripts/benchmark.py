@@ -15,8 +15,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+import torch
+
 from ..artifacts.files import check_writable
-from ..benchmarking.run import run_benchmark
+from ..benchmarking.run import DTYPES, run_benchmark
 from ..modeling_berxit.backbone_registry import SUPPORTED_BACKBONES
 from .arguments import command, parse_arguments
 
@@ -41,6 +43,8 @@ class BenchmarkArguments:
     repeats: int = field(default=3, metadata={"help": "Timed runs of each variant; medians are reported."})
     train_steps: int = field(default=20, metadata={"help": "Steps per training-cost run (0 skips it)."})
     threads: int | None = field(default=None, metadata={"help": "torch threads (default: torch's choice)."})
+    device: str = field(default="cpu", metadata={"help": "Where the models run.", "choices": ["cpu", "cuda"]})
+    dtype: str = field(default="fp32", metadata={"help": "Weights' precision.", "choices": list(DTYPES)})
 
     def __post_init__(self):
         self.batch_size_list = positive_ints(self.batch_sizes, "batch_sizes")
@@ -55,6 +59,10 @@ class BenchmarkArguments:
             raise ValueError(f"examples: needs at least the largest batch size ({max(self.batch_size_list)}).")
         if self.repeats < 1:
             raise ValueError(f"repeats: expected at least 1, got {self.repeats}.")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device: 'cuda' asked for, and torch sees no CUDA device here.")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype: expected one of {list(DTYPES)}, got {self.dtype!r}.")
 
 
 def positive_ints(text: str, argument: str) -> list[int]:

@@ -33,7 +33,7 @@ def test_benchmark_smoke(tmp_path):
     report = json.loads((tmp_path / "benchmark.json").read_text())
     (run,) = report["runs"]
     variants = {row["variant"] for row in run["rows"]}
-    assert variants == {"plain", "no_exit", "exit_25", "exit_50", "exit_75"}
+    assert variants == {"plain", "no_exit", "exit_25", "exit_50", "exit_75", "scheduler_50"}
     for row in run["rows"]:
         assert row["median_s"] > 0 and 1 <= row["avg_exit_layer"] <= 6
         assert abs(row["realised_over_ideal"] - row["realised_speedup"] / row["ideal_speedup"]) < 1e-9
@@ -58,9 +58,20 @@ def test_random_model_of_another_family(tmp_path):
     benchmark.main(
         [
             "--output_dir", str(tmp_path), "--models", "random", "--backbone", "distilbert", "--batch_sizes", "2",
-            "--sequence_lengths", "16", "--examples", "4", "--repeats", "1", "--train_steps", "0",
+            "--sequence_lengths", "16", "--examples", "4", "--repeats", "1", "--train_steps", "0", "--dtype", "bf16",
         ]
     )  # fmt: skip
     (run,) = json.loads((tmp_path / "benchmark.json").read_text())["runs"]
     assert run["model"] == "distilbert-base"
     assert {row["avg_exit_layer"] for row in run["rows"] if row["variant"] == "no_exit"} == {12}
+    scheduled = next(row for row in run["rows"] if row["variant"] == "scheduler_50")
+    exit_50 = next(row for row in run["rows"] if row["variant"] == "exit_50")
+    assert scheduled["avg_exit_layer"] == exit_50["avg_exit_layer"]  # the same threshold, the same exits
+    assert (tmp_path / "benchmark.md").read_text().splitlines()[2].startswith("device: cpu, bf16;")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_cuda_without_a_gpu_is_refused_by_name(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--device", "cuda"])
+    assert "device: 'cuda' asked for, and torch sees no CUDA device here." in capsys.readouterr().err

@@ -31,9 +31,9 @@ def family(request) -> str:
     return request.param
 
 
-def family_classifier(family: str, seed: int = 0):
+def family_classifier(family: str, seed: int = 0, **overrides):
     """The family's own `...ForSequenceClassification`, random, with a head far from zero."""
-    backbone = tiny_backbone(family)
+    backbone = {**tiny_backbone(family), **overrides}
     config = AutoConfig.for_model(backbone.pop("model_type"), num_labels=3, **backbone)
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_config(config)
@@ -50,8 +50,13 @@ def final_head(classifier) -> torch.nn.Linear:
     return head.out_proj if hasattr(head, "out_proj") else head
 
 
-def test_pretrained_weights_load_exactly_and_the_final_exit_is_the_family_classifier(tmp_path, family):
-    source = family_classifier(family)
+@pytest.mark.parametrize(
+    ("family", "overrides"),
+    [(family, {}) for family in FAMILIES] + [("modernbert", {"classifier_pooling": "mean"})],
+    ids=[*FAMILIES, "modernbert-mean"],
+)
+def test_pretrained_weights_load_exactly_and_the_final_exit_is_the_family_classifier(tmp_path, family, overrides):
+    source = family_classifier(family, **overrides)
     source.save_pretrained(tmp_path)
     with CaptureLogger(modeling_berxit.logger) as captured:
         model = BerxitForSequenceClassification.from_pretrained_backbone(tmp_path, num_labels=3).eval()
@@ -62,6 +67,8 @@ def test_pretrained_weights_load_exactly_and_the_final_exit_is_the_family_classi
     for key, value in backbone.items():
         assert torch.equal(value, source_backbone[key]), key
     assert "new and need fine-tuning: exits.*.classifier, certainty_head." in captured.out
+    # The exits pool as the family's classifier does (ModernBERT declares it in `classifier_pooling`).
+    assert model.config.exit_pooling == overrides.get("classifier_pooling", "cls")
     # With the family head's last layer in the final exit, the final exit answers as the family's classifier.
     final_exit = model.base_model.exits[-1]
     final_exit.classifier.load_state_dict(final_head(source).state_dict())

@@ -4,6 +4,7 @@ and one plot per task. Generated, never edited by hand, so it can be rebuilt wit
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,7 @@ def render_report(results_dir: Path, report_dir: Path, ablation_dir: Path | None
     if ablation_dir is not None:
         lines += pooling_lines(tasks, load_runs(ablation_dir), ablation_dir)
     for task, runs in tasks.items():
-        lines += task_lines(task, runs, report_dir)
+        lines += task_lines(task, runs, report_dir, results_dir)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -320,7 +321,8 @@ def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
     ]
 
 
-def task_lines(task: str, runs: dict[str, dict], report_dir: Path) -> list[str]:
+def task_lines(task: str, runs: dict[str, dict], report_dir: Path, results_dir: Path) -> list[str]:
+    """A task's tables, and its plot, saved beside the task's JSON in `results_dir`."""
     metric = next(iter(runs.values()))["metric"]
     plain = runs.get("plain")
     reference = None if plain is None else final_metric(plain, metric)
@@ -378,7 +380,7 @@ def task_lines(task: str, runs: dict[str, dict], report_dir: Path) -> list[str]:
     }
     if curves:
         marked = "alternating" if alternating else next(strategy for strategy, run in runs.items() if "final" in run)
-        image = report_dir / "results" / f"{task}.png"
+        image = results_dir / f"{task}.png"
         image.parent.mkdir(parents=True, exist_ok=True)
         plot_curves(
             curves,
@@ -389,5 +391,5 @@ def task_lines(task: str, runs: dict[str, dict], report_dir: Path) -> list[str]:
             reference=reference,
             final_label=f"final layer ({marked})",
         )
-        lines += [f"![{task}](results/{task}.png)", ""]
+        lines += [f"![{task}]({Path(os.path.relpath(image, report_dir)).as_posix()})", ""]
     return lines

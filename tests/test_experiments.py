@@ -115,8 +115,9 @@ def test_report_gives_seeds_as_mean_and_deviation_and_compares_poolings(tmp_path
 
     text = results_report.render_report(results, tmp_path, cls_results)
     # The seed runs stay out of the single-seed tables and come back as mean ± sample standard deviation.
-    assert "| rte | plain | 42, 43, 44 | 64.0 ± 2.0 |" in text
-    assert "| rte | alternating | 42, 43, 44 | 63.0 ± 2.6 |" in text
+    assert "| rte | plain | accuracy | 42, 43, 44 | 64.0 ± 2.0 |" in text
+    assert "| rte | alternating | accuracy | 42, 43, 44 | 63.0 ± 2.6 |" in text
     assert "- rte: plain − alternating, final layer: 1.0 points; the larger standard deviation is 2.6: within" in text
     assert "## Exit pooling: mean against [CLS]" in text
-    assert "| rte | alternating | mean | 65.0 |" in text and "| rte | alternating | cls | 61.0 |" in text
+    assert "| rte | alternating | mean | accuracy | 65.0 |" in text
+    assert "| rte | alternating | cls | accuracy | 61.0 |" in text

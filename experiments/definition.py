@@ -24,7 +24,8 @@ CLAIMS = {
     "close": "- Target: alternating's final layer within {max_drop:g} point of plain fine-tuning on every task: "
     "{verdict}.",
     "fast": "- Target: the certainty rule with alternating training saves >= {min_saved:.0f}% of layers at a drop "
-    "<= {max_drop:g} point on SST-2 and STS-B: {verdict}.",
+    "<= {max_drop:g} point on SST-2 and STS-B (its operating point's test metric against plain fine-tuning's): "
+    "{verdict}.",
     "beats": "- Target: at equal drop it saves more than entropy with two-stage training (DeeBERT) on at least 3 of 4 "
     "tasks (on STS-B entropy cannot exit at all, so any saving wins): {verdict}.",
     "half": "- Paper's claim (SPEC §6): on STS-B, close to plain fine-tuning's correlation (within {max_drop:g} "

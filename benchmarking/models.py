@@ -10,6 +10,7 @@ from ..configuration_berxit import BerxitConfig
 from ..data import packaged_backbone_dir
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..modeling_berxit.backbone_registry import backbone_adapter
+from ..modeling_berxit.backbones import pooler_keys
 
 # BERT-base's size in every family's own names (DistilBERT's differ); ModernBERT keeps its own GLU width.
 BASE_SIZE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
@@ -54,15 +55,10 @@ def plain_twin(model) -> PreTrainedModel:
     assert not unexpected and all(key.startswith("pooler.") for key in missing)
     # The exit's pooler goes where the family keeps its pretrained one, the task head into its last linear layer.
     twin_state = twin.state_dict()
-    for place in backbone_adapter(backbone_config.model_type).pretrained_poolers:
-        head = {}
-        for name, value in base.exits[-1].pooler.state_dict().items():
-            module, _, parameter = name.partition(".")
-            for key in (f"{place[module]}.{parameter}", f"{twin.base_model_prefix}.{place[module]}.{parameter}"):
-                if key in twin_state:
-                    head[key] = value
-        if len(head) == len(base.exits[-1].pooler.state_dict()):
-            break
+    pooler = base.exits[-1].pooler.state_dict()
+    adapter = backbone_adapter(backbone_config.model_type)
+    found = pooler_keys(adapter, list(pooler), twin.base_model_prefix, twin_state)
+    head = {key: pooler[name] for name, key in found.items()}
     last = "classifier.out_proj" if "classifier.out_proj.weight" in twin_state else "classifier"
     for parameter, value in base.exits[-1].classifier.state_dict().items():
         head[f"{last}.{parameter}"] = value

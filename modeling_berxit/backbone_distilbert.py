@@ -23,5 +23,5 @@ class DistilBertAdapter(BackboneAdapter):
     def embed(self, backbone, input_ids, token_type_ids, position_ids, inputs_embeds, attention_mask):
         return backbone.embeddings(input_ids, inputs_embeds, position_ids)  # (batch, length, hidden)
 
-    def run_layer(self, backbone, index, hidden_states, context, **kwargs):
-        return backbone.transformer.layer[index](hidden_states, context, **kwargs)  # (batch, length, hidden)
+    def layers(self, backbone):
+        return backbone.transformer.layer

@@ -128,19 +128,29 @@ def pretrained_pooler_state(
         with safe_open(path, framework="pt") as f:
             keys.update(dict.fromkeys(f.keys(), path))
     names = list(adapter.build_pooler(backbone.config).state_dict())  # e.g. dense.weight, dense.bias
+    found = pooler_keys(adapter, names, backbone.base_model_prefix, keys)
+    if found is None:
+        return None
+    state = {}
+    for name, key in found.items():
+        with safe_open(keys[key], framework="pt") as f:
+            state[name] = f.get_tensor(key)
+    return state
+
+
+def pooler_keys(adapter: BackboneAdapter, names: list[str], base_model_prefix: str, available) -> dict[str, str] | None:
+    """Where each of the exit pooler's parameters `names` lies among the `available` state-dict keys of the
+    family's own model: the first of `adapter.pretrained_poolers` that holds them all, with or without the base
+    model's prefix; None if none does."""
     for place in adapter.pretrained_poolers:
-        found_keys = {}
+        found = {}
         for name in names:
             module, _, parameter = name.partition(".")
-            for prefix in ("", f"{backbone.base_model_prefix}."):
-                if f"{prefix}{place[module]}.{parameter}" in keys:
-                    found_keys[name] = f"{prefix}{place[module]}.{parameter}"
-        if len(found_keys) == len(names):
-            state = {}
-            for name, key in found_keys.items():
-                with safe_open(keys[key], framework="pt") as f:
-                    state[name] = f.get_tensor(key)
-            return state
+            for prefix in ("", f"{base_model_prefix}."):
+                if f"{prefix}{place[module]}.{parameter}" in available:
+                    found[name] = f"{prefix}{place[module]}.{parameter}"
+        if len(found) == len(names):
+            return found
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -182,7 +183,7 @@ class BerxitModel(BerxitPreTrainedModel):
     def set_input_embeddings(self, value: nn.Module):
         self.backbone.set_input_embeddings(value)
 
-    def _embed(
+    def embed_inputs(
         self,
         input_ids: torch.Tensor | None,
         attention_mask: torch.Tensor | None,
@@ -190,8 +191,9 @@ class BerxitModel(BerxitPreTrainedModel):
         position_ids: torch.Tensor | None,
         inputs_embeds: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Checks the inputs; returns the embedded batch, an explicit 2-d attention mask, and the position ids the
-        layers must see (None: the backbone's own)."""
+        """Step 1 of running the model a layer at a time (`forward`, `early_exit_forward` and the serving scheduler
+        all do): checks the inputs; returns the embedded batch, an explicit 2-d attention mask, and the position ids
+        the layers must see (None: the backbone's own)."""
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("input_ids: give exactly one of input_ids and inputs_embeds.")
         if input_ids is not None:
@@ -245,9 +247,24 @@ class BerxitModel(BerxitPreTrainedModel):
         )  # (batch, length, hidden)
         return hidden_states, attention_mask, position_ids
 
-    def _layer_context(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, position_ids):
-        """What the backbone's layers need beside the hidden states (its own masks, relative or rotary positions)."""
+    def layer_context(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor | None
+    ) -> Any:
+        """Step 2: what the backbone's layers need beside the hidden states (its own masks, relative or rotary
+        positions); build it again whenever the batch's rows or length change."""
         return self.adapter.layer_context(self.backbone, hidden_states, attention_mask, position_ids)
+
+    def run_layer(
+        self, index: int, hidden_states: torch.Tensor, attention_mask: torch.Tensor, context: Any, **kwargs
+    ) -> tuple[torch.Tensor, ...]:
+        """Step 3, once per layer: runs layer `index` and its exit; returns the new hidden states, the exit's logits
+        and its certainty.
+
+        `attention_mask` is the 2-d mask of the batch, `context` what `layer_context` built from it."""
+        hidden_states = self.adapter.run_layer(self.backbone, index, hidden_states, context, **kwargs)
+        exit_input = self.adapter.exit_states(self.backbone, hidden_states)  # (batch, length, hidden)
+        pooled, logits = self.exits[index](exit_input, attention_mask)  # (batch, hidden), (batch, labels)
+        return hidden_states, logits, self.certainty_head(pooled)  # certainty: (batch,), float32
 
     def init_regression_outputs(self, value: float) -> None:
         """Starts every exit's regression output at `value`: give it the mean of the training labels.
@@ -269,17 +286,6 @@ class BerxitModel(BerxitPreTrainedModel):
         """The early exits and the certainty head: what two-stage (DeeBERT) training's second stage trains."""
         early_exits = [parameter for exit_ in self.exits[:-1] for parameter in exit_.parameters()]
         return early_exits + list(self.certainty_head.parameters())
-
-    def _run_layer(
-        self, index: int, hidden_states: torch.Tensor, attention_mask: torch.Tensor, context, **kwargs
-    ) -> tuple[torch.Tensor, ...]:
-        """Runs layer `index` and its exit: the new hidden states, the exit's logits and its certainty.
-
-        `attention_mask` is the 2-d mask of the batch, `context` what `_layer_context` built from it."""
-        hidden_states = self.adapter.run_layer(self.backbone, index, hidden_states, context, **kwargs)
-        exit_input = self.adapter.exit_states(self.backbone, hidden_states)  # (batch, length, hidden)
-        pooled, logits = self.exits[index](exit_input, attention_mask)  # (batch, hidden), (batch, labels)
-        return hidden_states, logits, self.certainty_head(pooled)  # certainty: (batch,), float32
 
     def _serves_early_exit(self, labels: torch.Tensor | None, kwargs: dict) -> bool:
         """Whether `forward` answers through `early_exit_forward`: in eval mode at the config's operating point,
@@ -322,13 +328,13 @@ class BerxitModel(BerxitPreTrainedModel):
                 input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **kwargs
             )
 
-        hidden_states, attention_mask, position_ids = self._embed(
+        hidden_states, attention_mask, position_ids = self.embed_inputs(
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
         )  # (batch, length, hidden), (batch, length), (batch, length) or None
-        context = self._layer_context(hidden_states, attention_mask, position_ids)
+        context = self.layer_context(hidden_states, attention_mask, position_ids)
         all_logits, all_certainties = [], []
         for index in range(self.config.num_hidden_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, context, **kwargs)
+            hidden_states, logits, certainty = self.run_layer(index, hidden_states, attention_mask, context, **kwargs)
             all_logits.append(logits)
             all_certainties.append(certainty)
         exit_logits = torch.stack(all_logits, dim=1)  # (batch, layers, labels)
@@ -395,7 +401,7 @@ class BerxitModel(BerxitPreTrainedModel):
                 "model.eval() first."
             )
         exit_rule = make_exit_rule(self.config, rule, threshold, patience)
-        hidden_states, attention_mask, position_ids = self._embed(
+        hidden_states, attention_mask, position_ids = self.embed_inputs(
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds
         )  # (batch, length, hidden), (batch, length), (batch, length) or None
         batch_size, num_layers = hidden_states.shape[0], self.config.num_hidden_layers
@@ -407,9 +413,9 @@ class BerxitModel(BerxitPreTrainedModel):
         active = torch.arange(batch_size, device=device)  # (active,): caller's row of each row still running
 
         hidden_states, attention_mask, position_ids = _trim_padding(hidden_states, attention_mask, position_ids)
-        context = self._layer_context(hidden_states, attention_mask, position_ids)
+        context = self.layer_context(hidden_states, attention_mask, position_ids)
         for index in range(num_layers):
-            hidden_states, logits, certainty = self._run_layer(index, hidden_states, attention_mask, context, **kwargs)
+            hidden_states, logits, certainty = self.run_layer(index, hidden_states, attention_mask, context, **kwargs)
             if index == num_layers - 1:
                 stops = torch.ones_like(certainty, dtype=torch.bool)  # (active,)
             else:
@@ -428,7 +434,7 @@ class BerxitModel(BerxitPreTrainedModel):
                 position_ids = position_ids[running]  # (active, length)
             exit_rule.drop_finished(running)
             hidden_states, attention_mask, position_ids = _trim_padding(hidden_states, attention_mask, position_ids)
-            context = self._layer_context(hidden_states, attention_mask, position_ids)
+            context = self.layer_context(hidden_states, attention_mask, position_ids)
 
         return BerxitEarlyExitOutput(logits=answer_logits, exit_layers=exit_layers, certainties=answer_certainties)
 

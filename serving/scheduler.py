@@ -97,7 +97,8 @@ class LayerQueueScheduler:
             raise ValueError(f"batches: unexpected inputs {sorted(unknown)}; expected some of {names}.")
         device = self.model.device
         arguments = [None if batch.get(name) is None else torch.as_tensor(batch[name]).to(device) for name in names]
-        hidden_states, attention_mask, _ = self.model._embed(*arguments)  # (batch, length, hidden), (batch, length)
+        # (batch, length, hidden), (batch, length); positions restart at 0 once each row keeps only its real tokens
+        hidden_states, attention_mask, _ = self.model.embed_inputs(*arguments)
         for row in range(len(hidden_states)):
             real = attention_mask[row].bool()  # (length,): one run of real tokens, padded on either side
             queue.append(Waiting(count + row, hidden_states[row, real]))
@@ -110,8 +111,8 @@ class LayerQueueScheduler:
         hidden_states = pad_sequence([item.hidden_states for item in taken], batch_first=True)  # (rows, length, hidden)
         columns = torch.arange(hidden_states.shape[1])
         attention_mask = (columns[None] < lengths[:, None]).long().to(hidden_states.device)  # (rows, length)
-        context = self.model._layer_context(hidden_states, attention_mask, None)
-        hidden_states, logits, certainty = self.model._run_layer(layer, hidden_states, attention_mask, context)
+        context = self.model.layer_context(hidden_states, attention_mask, None)
+        hidden_states, logits, certainty = self.model.run_layer(layer, hidden_states, attention_mask, context)
         if layer == self.num_layers - 1:
             stops = [True] * len(taken)
             state = {}

@@ -74,8 +74,8 @@ class HubStandIn:
                     modes = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]
                     return self._reply(200, {"files": modes, "commitOid": "0" * 40})
                 if len(parts) >= 5 and parts[0] == "api" and parts[4] == "commit":
-                    if hub.fail_commits:
-                        return self._reply(500, {"error": "the stand-in refuses this commit"})
+                    if hub.fail_commits:  # as the Hub answers a token without write access (a 5xx would be retried)
+                        return self._reply(403, {"error": "the stand-in refuses this commit"})
                     repo = f"{parts[2]}/{parts[3]}"
                     for line in body.decode().splitlines():
                         item = json.loads(line)

@@ -138,3 +138,18 @@ def test_bad_inputs_are_named(model_type):
     with pytest.raises(ValueError, match="objective"):
         model(input_ids, objective="everything")
     model(torch.full((1, limit), 5))  # the longest allowed sequence runs
+
+
+def test_the_layer_step_api_reproduces_forward(model_type):
+    """`embed_inputs`, `layer_context` and `run_layer`, driven by hand, give every exit's logits and certainty."""
+    model = tiny_model(model_type).eval()
+    input_ids, attention_mask = padded_batch(model, [7, 3, 5])
+    with torch.no_grad():
+        out = model(input_ids, attention_mask=attention_mask)
+        base = model.base_model
+        hidden_states, mask, position_ids = base.embed_inputs(input_ids, attention_mask, None, None, None)
+        context = base.layer_context(hidden_states, mask, position_ids)
+        for index in range(model.config.num_hidden_layers):
+            hidden_states, logits, certainty = base.run_layer(index, hidden_states, mask, context)
+            torch.testing.assert_close(logits, out.exit_logits[:, index])
+            torch.testing.assert_close(certainty, out.certainties[:, index])

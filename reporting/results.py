@@ -107,16 +107,19 @@ def render_report(results_dir: Path, report_dir: Path, ablation_dir: Path | None
 
 
 def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
-    """Mean ± standard deviation over seeds of the final layer and the certainty rule's operating point."""
+    """Mean ± standard deviation over seeds of the final layer, the certainty rule's operating point and its curve
+    score; then plain against alternating (final layer) and alternating against the other strategies (curve)."""
     if not seeded:
         return []
     rows, verdicts = [], []
     for task, strategies in seeded.items():
-        finals = {}
+        finals, scores = {}, {}
         for strategy, runs in strategies.items():
             metric = runs[0]["metric"]
             finals[strategy] = [final_metric(run, metric) for run in runs]
             points = [run["operating_points"]["certainty"]["test"] for run in runs if "operating_points" in run]
+            if strategy != "plain":
+                scores[strategy] = [curve_score(run, "certainty", metric) for run in runs]
             rows.append(
                 {
                     "task": task,
@@ -126,15 +129,17 @@ def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
                     "final layer": mean_std(finals[strategy]),
                     "certainty: saved %": mean_std([p["saved_layers"] for p in points]) if len(points) > 1 else None,
                     "certainty: metric": mean_std([p[metric] for p in points]) if len(points) > 1 else None,
+                    "certainty: curve score": mean_std(scores[strategy]) if strategy in scores else None,
                 }
             )
         if "plain" in finals and "alternating" in finals:
-            gap = np.mean(finals["plain"]) - np.mean(finals["alternating"])
-            spread = max(np.std(finals["plain"], ddof=1), np.std(finals["alternating"], ddof=1))
             verdicts.append(
-                f"- {task}: plain − alternating, final layer: {100 * gap:.1f} points; the larger standard deviation "
-                f"is {100 * spread:.1f}: {'within' if gap <= spread else 'outside'} one standard deviation."
+                f"- {task}: plain − alternating, final layer: {gap_verdict(finals['plain'], finals['alternating'])}"
             )
+        for other in scores.keys() - {"alternating"}:
+            if "alternating" in scores:
+                difference = gap_verdict(scores["alternating"], scores[other])
+                verdicts.append(f"- {task}: alternating − {other}, certainty curve score: {difference}")
     return [
         "## Over seeds",
         "",
@@ -144,6 +149,17 @@ def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
         *verdicts,
         "",
     ]
+
+
+def gap_verdict(first: list[float], second: list[float]) -> str:
+    """How far the mean of `first` lies above the mean of `second` (points), against the larger of their sample
+    standard deviations: a gap inside it cannot be told from seed noise."""
+    gap = np.mean(first) - np.mean(second)
+    spread = max(np.std(first, ddof=1), np.std(second, ddof=1))
+    within = "within" if abs(gap) <= spread else "outside"
+    return (
+        f"{100 * gap:.1f} points; the larger standard deviation is {100 * spread:.1f}: {within} one standard deviation."
+    )
 
 
 def pooling_lines(tasks: dict[str, dict[str, dict]], other: dict[str, dict[str, dict]], other_dir: Path) -> list[str]:

@@ -110,6 +110,10 @@ def test_report_gives_seeds_as_mean_and_deviation_and_compares_poolings(tmp_path
         (results / "rte" / f"alternating{name}.json").write_text(
             json.dumps({**alternating_run, "exit_pooling": "mean"})
         )
+        joint = 0.40 + (seed - 42) / 100  # a curve flat at its final layer: curve score = that metric
+        joint_run = synthetic_run("joint", "accuracy", joint, [(1.0, joint)])
+        joint_run["hyperparameters"]["seed"] = seed
+        (results / "rte" / f"joint{name}.json").write_text(json.dumps(joint_run))
     cls_run = {**synthetic_run("alternating", "accuracy", 0.61, curve), "exit_pooling": "cls"}
     (cls_results / "rte" / "alternating.json").write_text(json.dumps(cls_run))
 
@@ -118,6 +122,12 @@ def test_report_gives_seeds_as_mean_and_deviation_and_compares_poolings(tmp_path
     assert "| rte | plain | accuracy | 42, 43, 44 | 64.0 ± 2.0 |" in text
     assert "| rte | alternating | accuracy | 42, 43, 44 | 63.0 ± 2.6 |" in text
     assert "- rte: plain − alternating, final layer: 1.0 points; the larger standard deviation is 2.6: within" in text
+    # Alternating's curve: 0.60 for budgets below layer 3 (20 of 51), 0.66 from there, at every seed.
+    assert "| rte | joint | accuracy | 42, 43, 44 | 41.0 ± 1.0 | 83.3 ± 0.0 | 41.0 ± 1.0 | 41.0 ± 1.0 |" in text
+    assert (
+        "- rte: alternating − joint, certainty curve score: 22.6 points; the larger standard deviation is 1.0: " in text
+    )
+    assert "is 1.0: outside one standard deviation." in text
     assert "## Exit pooling: mean against [CLS]" in text
     assert "| rte | alternating | mean | accuracy | 65.0 |" in text
     assert "| rte | alternating | cls | accuracy | 61.0 |" in text

@@ -58,6 +58,7 @@ def plain_twin(model) -> PreTrainedModel:
     pooler = base.exits[-1].pooler.state_dict()
     adapter = backbone_adapter(backbone_config.model_type)
     found = pooler_keys(adapter, list(pooler), twin.base_model_prefix, twin_state)
+    assert found is not None, f"{type(twin).__name__} keeps no pooler where {type(adapter).__name__} looks for one"
     head = {key: pooler[name] for name, key in found.items()}
     last = "classifier.out_proj" if "classifier.out_proj.weight" in twin_state else "classifier"
     for parameter, value in base.exits[-1].classifier.state_dict().items():

@@ -136,10 +136,10 @@ def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
             verdicts.append(
                 f"- {task}: plain − alternating, final layer: {gap_verdict(finals['plain'], finals['alternating'])}"
             )
-        for other in scores:
-            if other != "alternating" and "alternating" in scores:
-                difference = gap_verdict(scores["alternating"], scores[other])
-                verdicts.append(f"- {task}: alternating − {other}, certainty curve score: {difference}")
+        others = [strategy for strategy in scores if strategy != "alternating"] if "alternating" in scores else []
+        for other in others:
+            difference = gap_verdict(scores["alternating"], scores[other])
+            verdicts.append(f"- {task}: alternating − {other}, certainty curve score: {difference}")
     return [
         "## Over seeds",
         "",

@@ -11,11 +11,10 @@ import json
 import shutil
 from pathlib import Path
 
-from transformers import AutoTokenizer
-
+from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..reporting.model_card import model_card
-from .files import check_writable, replace_folder_atomic
+from .files import check_writable, read_json, replace_folder_atomic
 from .run_record import RUN_INFO, check_weights_belong, read_run
 
 MARKER = "berxit_export.json"  # tells an earlier export apart from anything else
@@ -27,23 +26,22 @@ def export_run(
 ) -> None:
     """Writes the export of the run in `model_dir`, swept into `sweep_dir`, to `export_dir`.
 
-    A folder that holds anything but an earlier berxit export is replaced only with `overwrite`; results made for
-    other weights than the run's are refused.
+    Only an earlier berxit export is replaced, and only with `overwrite`; a folder that is, holds or lies inside the
+    run or the sweep is refused, and so are results made for other weights than the run's, or a sweep whose
+    operating point is not the one the config serves.
     """
     for needed in (model_dir / RUN_INFO, sweep_dir / OPERATING_POINT):
         if not needed.is_file():
             raise ValueError(f"model_dir: {needed} is missing; run berxit-train and berxit-sweep first.")
-    if export_dir.is_file() or (
-        export_dir.is_dir() and any(export_dir.iterdir()) and not (export_dir / MARKER).is_file() and not overwrite
-    ):
-        raise ValueError(f"export_dir: {export_dir} already holds something else; pass --overwrite to replace it.")
+    check_export_dir(export_dir, {"model_dir": model_dir, "sweep_dir": sweep_dir}, overwrite)
     check_writable(export_dir.parent, "export_dir")
 
     run_info = read_run(model_dir)
-    operating = json.loads((sweep_dir / OPERATING_POINT).read_text())
+    operating = read_json(sweep_dir / OPERATING_POINT, "sweep_dir")
     check_weights_belong(model_dir, operating, "sweep_dir", "berxit-sweep")
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    check_config_serves(model.config, operating, sweep_dir)
+    tokenizer = load_tokenizer(model_dir, "model_dir")
     # Nothing local goes out: the backbone config names the base model's Hub id, or nothing.
     model.config.backbone_config._name_or_path = run_info["base_model"] or ""
     card = model_card(
@@ -58,6 +56,42 @@ def export_run(
         (folder / MARKER).write_text(json.dumps(operating, indent=2))
 
     replace_folder_atomic(export_dir, write)
+
+
+def check_export_dir(export_dir: Path, sources: dict[str, Path], overwrite: bool) -> None:
+    """An export replaces only an earlier export (with `overwrite`) or an empty folder: never a run or a sweep it
+    reads, a folder inside one, a folder holding one, nor any other folder, `overwrite` or not."""
+    target = export_dir.resolve()
+    for argument, source in sources.items():
+        source = source.resolve()
+        if target == source or target in source.parents or source in target.parents:
+            where = "is" if target == source else "holds" if target in source.parents else "lies inside"
+            raise ValueError(
+                f"export_dir: {export_dir} {where} the {argument} {source} it exports from; choose a folder of its "
+                "own, e.g. <model_dir>-export."
+            )
+    if export_dir.is_file():
+        raise ValueError(f"export_dir: {export_dir} is a file; expected a folder for the export.")
+    if not export_dir.is_dir() or not any(export_dir.iterdir()):
+        return
+    if not (export_dir / MARKER).is_file():
+        raise ValueError(
+            f"export_dir: {export_dir} holds files that are not a berxit export; an export replaces only an earlier "
+            "export. Choose an empty or new folder."
+        )
+    if not overwrite:
+        raise ValueError(f"export_dir: {export_dir} holds an earlier export; pass --overwrite to replace it.")
+
+
+def check_config_serves(config, operating: dict, sweep_dir: Path) -> None:
+    """The card describes the sweep in `sweep_dir`: it must be the one whose operating point the config serves."""
+    served = (config.exit_rule, config.patience if config.exit_rule == "patience" else config.exit_threshold)
+    if served != (operating["rule"], operating["setting"]):
+        raise ValueError(
+            f"sweep_dir: {sweep_dir} holds the {operating['rule']} operating point {operating['setting']}, but the "
+            f"model's config.json serves {served[0]} at {served[1]} (written by another berxit-sweep); pass the "
+            "--sweep_dir of the sweep that wrote config.json, or run berxit-sweep again."
+        )
 
 
 def push(folder: Path, repo_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -32,13 +33,35 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Writes a sibling temporary file, then renames it over `path`."""
+def read_json(path: str | os.PathLike, argument: str) -> dict:
+    """A JSON file berxit wrote; a damaged one (truncated, edited by hand) is named with the way to remake it."""
     path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{argument}: {path} is damaged ({error}); the command that wrote it must run again."
+        ) from None
+
+
+def default_mode(path: Path, folder: bool = False) -> int:
+    """The permissions a new file or folder gets under the umask, or the ones `path` already has."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Writes a sibling temporary file, then renames it over `path` (with the mode `path` has, or the umask's)."""
+    path = Path(path)
+    mode = default_mode(path)
     with tempfile.NamedTemporaryFile(
         "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
     ) as f:
         f.write(text)
+    os.chmod(f.name, mode)
     os.replace(f.name, path)
 
 
@@ -49,7 +72,9 @@ def replace_folder_atomic(target: str | os.PathLike, write: Callable[[Path], Non
     for kind in ("new", "old"):  # folders a killed earlier write left behind
         for stale in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
             shutil.rmtree(stale, ignore_errors=True)
+    mode = default_mode(target, folder=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))
+    os.chmod(staging, mode)  # mkdtemp's 0700 would make the published folder private
     try:
         write(staging)
     except BaseException:

@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from .files import sha256_file, write_text_atomic
+from .files import read_json, sha256_file, write_text_atomic
 
 RUN_INFO = "berxit_run.json"
 WEIGHTS = "model.safetensors"
@@ -22,7 +22,7 @@ def read_run(model_dir: Path) -> dict:
     """The record of the finished run in `model_dir`, checked against the weights beside it."""
     if not (model_dir / RUN_INFO).is_file():
         raise ValueError(f"model_dir: expected a folder written by berxit-train (with {RUN_INFO}), got {model_dir}.")
-    run_info = json.loads((model_dir / RUN_INFO).read_text())
+    run_info = read_json(model_dir / RUN_INFO, "model_dir")
     check_weights_belong(model_dir, run_info, "model_dir", "berxit-train")
     return run_info
 
@@ -36,6 +36,21 @@ def check_weights_belong(model_dir: Path, results: dict, argument: str, maker: s
         raise ValueError(
             f"{argument}: the results in {model_dir} were made for other weights than its {WEIGHTS} (changed "
             f"since, or written by an older berxit); run {maker} again."
+        )
+
+
+def check_data_unchanged(run_info: dict, fingerprints: dict[str, str]) -> None:
+    """Refuses to calibrate on data other than the run's: appended rows re-split train, validation and test, and
+    the operating point would be chosen and reported on examples the model trained on."""
+    recorded = run_info.get("data_sha256")
+    if recorded is None:  # a run recorded before berxit fingerprinted its data
+        return
+    changed = [split for split, digest in fingerprints.items() if recorded.get(split) != digest]
+    if changed:
+        raise ValueError(
+            f"dataset: the {', '.join(changed)} split(s) of {run_info['data']['dataset']} differ from those the run "
+            "was trained with (the data changed since berxit-train); validation and test may now hold training "
+            "examples. Restore the data, or train again on the new data."
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
@@ -62,12 +64,22 @@ class BerxitConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         supported = supported_backbones()
+        # Settings of the backbone given to berxit's config (`BerxitConfig(..., hidden_size=64)`, or an override at
+        # `from_pretrained`) go to the backbone config, which owns them.
+        overrides = {key: kwargs.pop(key) for key in list(kwargs) if _is_backbone_setting(key)}
         requested = kwargs.get("num_labels")  # transformers turns a negative count into 0 classes
         if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int) or requested < 1):
             raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {requested!r}.")
+        if requested is not None and self.id2label is not None and len(self.id2label) != requested:
+            raise ValueError(
+                f"id2label: expected one name for each class id 0..{requested - 1} (num_labels={requested}), got "
+                f"{len(self.id2label)} names."
+            )
         if isinstance(self.backbone_config, dict) and "model_type" not in self.backbone_config:
             raise ValueError(f"backbone_config: a dict needs its 'model_type', one of {supported}.")
         super().__post_init__(**kwargs)
+        for key, value in self._apply_backbone_overrides(overrides).items():
+            setattr(self, key, value)  # neither config's: kept as transformers keeps unknown settings
         if self.num_labels < 1:
             raise ValueError(f"num_labels: expected an int >= 1 (1 means regression), got {self.num_labels}.")
         backbone_type = self.backbone_config.model_type
@@ -82,6 +94,7 @@ class BerxitConfig(PreTrainedConfig):
                 f"num_labels: regression needs num_labels=1 and classification at least 2; got num_labels="
                 f"{self.num_labels} with problem_type={self.problem_type!r}."
             )
+        validate_id2label(self.id2label, self.num_labels)
         if self.exit_pooling not in EXIT_POOLINGS:
             raise ValueError(f"exit_pooling: expected one of {EXIT_POOLINGS}, got {self.exit_pooling!r}.")
         if self.exit_rule not in EXIT_RULES:
@@ -96,9 +109,23 @@ class BerxitConfig(PreTrainedConfig):
     def num_hidden_layers(self) -> int:
         return self.backbone_config.num_hidden_layers
 
+    @num_hidden_layers.setter
+    def num_hidden_layers(self, value: int) -> None:
+        self.backbone_config.num_hidden_layers = value
+
     @property
     def hidden_size(self) -> int:
         return self.backbone_config.hidden_size
+
+    @hidden_size.setter
+    def hidden_size(self, value: int) -> None:
+        self.backbone_config.hidden_size = value
+
+    def _apply_backbone_overrides(self, overrides: dict) -> dict:
+        """Sets those of `overrides` that the backbone config has on it; returns the others."""
+        for key in [key for key in overrides if hasattr(self.backbone_config, key)]:
+            setattr(self.backbone_config, key, overrides.pop(key))
+        return overrides
 
     @property
     def is_regression(self) -> bool:
@@ -126,7 +153,32 @@ class BerxitConfig(PreTrainedConfig):
             raise ValueError(
                 f"pretrained_model_name_or_path: this is a {model_type!r} checkpoint, not a berxit one. {hint}"
             )
-        return super().from_dict(config_dict, **kwargs)
+        # Overrides at load (`from_pretrained(path, num_hidden_layers=1)`): the backbone's settings go to the
+        # backbone config; berxit's are set as transformers sets them, then checked as the constructor checks them.
+        return_unused = kwargs.pop("return_unused_kwargs", False)
+        config, unused = super().from_dict(config_dict, return_unused_kwargs=True, **kwargs)
+        backbone = {key: unused.pop(key) for key in list(unused) if _is_backbone_setting(key)}
+        unused.update(config._apply_backbone_overrides(backbone))
+        saved = config_dict.get("id2label")
+        expected = kwargs.get("num_labels", len(saved) if saved else _PLAIN_CONFIG.num_labels)  # unsaved: default
+        validate_id2label(config.id2label, expected)
+        return (config, unused) if return_unused else config
+
+
+def _is_backbone_setting(key: str) -> bool:
+    """Whether `key` names no setting of berxit's own config (nor of every transformers config): then it belongs to
+    the backbone's, e.g. `vocab_size`, `hidden_size` or `num_hidden_layers`."""
+    return key not in _OWN_SETTINGS and not key.startswith("_") and not hasattr(_PLAIN_CONFIG, key)
+
+
+def validate_id2label(id2label: dict, num_labels: int) -> None:
+    """The class names must be keyed by the class ids 0..num_labels-1, or a class would be reported by number."""
+    ids = sorted(int(key) for key in id2label)
+    if ids != list(range(num_labels)):
+        raise ValueError(
+            f"id2label: expected one name for each class id 0..{num_labels - 1} (num_labels={num_labels}), got the "
+            f"ids {ids}."
+        )
 
 
 def supported_backbones() -> tuple[str, ...]:
@@ -159,5 +211,17 @@ def validate_patience(patience) -> int:
         raise ValueError(f"patience: expected an int >= 1, got {patience}.")
     return patience
 
+
+_PLAIN_CONFIG = PreTrainedConfig()
+# berxit's settings, and those every transformers config takes at construction without keeping them as attributes.
+_OWN_SETTINGS = {field.name for field in dataclasses.fields(BerxitConfig)} | {
+    "attn_implementation",
+    "experts_implementation",
+    "name_or_path",
+    "torch_dtype",
+    "per_layer_config",
+    "rope_scaling",
+    "rope_theta",
+}
 
 __all__ = ["BerxitConfig"]

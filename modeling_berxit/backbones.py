@@ -18,6 +18,7 @@ from transformers import AutoModel, PreTrainedConfig, PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.utils import cached_file
+from transformers.utils.output_capturing import _active_collector
 
 
 class ExitPooler(nn.Module):
@@ -65,6 +66,11 @@ class BackboneAdapter:
         """Longest input the position table can embed; None where positions are only relative."""
         return config.max_position_embeddings - self.first_position(config)
 
+    def embedding_size(self, config: PreTrainedConfig) -> int:
+        """Width of the token embeddings, what `inputs_embeds` holds: ALBERT and ELECTRA embed narrower than their
+        layers and project up."""
+        return getattr(config, "embedding_size", None) or config.hidden_size
+
     def type_vocab_size(self, config: PreTrainedConfig) -> int:
         """Size of the token type table; 0 where the family has none (its token type ids are ignored)."""
         return getattr(config, "type_vocab_size", 0) or 0
@@ -92,8 +98,27 @@ class BackboneAdapter:
         """What an exit reads of its layer's output (ModernBERT normalises it first, as its own head does)."""
         return hidden_states
 
-    def check_outputs(self, kwargs: dict) -> None:
-        """Refuses output requests the backbone cannot serve."""
+
+def active_recording() -> dict[str, list]:
+    """What transformers' output capturing collects in the current forward (`{"hidden_states": [...], ...}` for
+    the `output_*` flags set in the call or the config; empty when none is): for the families whose layers carry no
+    recorders of their own."""
+    return _active_collector.get() or {}
+
+
+def record(recording: dict[str, list], key: str, value: torch.Tensor) -> None:
+    """Adds `value` to the `key` outputs being collected, as transformers' own recorders do (None for a hidden
+    state that `output_hidden_states=[indices]` does not select)."""
+    if key not in recording:
+        return
+    selected = recording.get("_hidden_states_layers") if key == "hidden_states" else None
+    recording[key].append(value if selected is None or len(recording[key]) in selected else None)
+
+
+def is_tracing() -> bool:
+    """Whether the model is being traced (`torch.export`, `torch.compile`, `torch.jit.trace`): then the input checks
+    that read tensor values back to the host are skipped, so that the graph has no data-dependent branch."""
+    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
 def left_padded_position_ids(
@@ -101,8 +126,8 @@ def left_padded_position_ids(
 ) -> torch.Tensor | None:
     """Positions counted from each example's first real token when some row is left-padded, so that the batch
     answers as each example alone; None otherwise (the embeddings' own positions are right then)."""
-    if bool(attention_mask[:, 0].all()):
-        return None
+    if not is_tracing() and bool(attention_mask[:, 0].all()):
+        return None  # (under tracing, no value is read back: the positions are always counted, as exact)
     positions = attention_mask.cumsum(-1) * attention_mask  # (batch, length): 1, 2, ... on real tokens, 0 on padding
     return (positions - 1).clamp(min=0) + adapter.first_position(config)  # (batch, length)
 

@@ -112,9 +112,14 @@ def make_exit_rule(
         return PatienceRule(validate_patience(config.patience if patience is None else patience))
     if patience is not None:
         raise ValueError(f"patience: only the patience rule uses it, not the {rule!r} rule.")
-    if threshold is None:
+    if threshold is None and rule == config.exit_rule:
         threshold = config.exit_threshold
     if threshold is None:
+        if config.exit_threshold is not None:  # calibrated for another rule: its scale means nothing here
+            raise ValueError(
+                f"threshold: the {rule!r} rule needs a threshold of its own; config.exit_threshold is the "
+                f"{config.exit_rule!r} rule's operating point."
+            )
         raise ValueError(f"threshold: the {rule!r} rule needs a threshold and config.exit_threshold is not set.")
     thresholds = validate_threshold(threshold, config.num_hidden_layers)
     return CertaintyRule(thresholds) if rule == "certainty" else EntropyRule(thresholds)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from .backbones import is_tracing
+
 # "all_exits": every exit's task loss (BERxiT's "all exits" step, and joint training);
 # "final_exit": the last exit only (ordinary fine-tuning; alternating's other step, two-stage's first stage);
 # "early_exits": every exit but the last (two-stage's second stage, with backbone and final exit frozen).
@@ -20,14 +22,14 @@ def check_labels(labels: torch.Tensor, batch_size: int, config) -> torch.Tensor:
             raise TypeError(f"labels: regression needs floating-point targets, got dtype {labels.dtype}.")
         if labels.dim() == 2 and labels.shape[1] == 1:
             labels = labels.squeeze(1)
-        if not torch.isfinite(labels).all():
+        if not is_tracing() and not torch.isfinite(labels).all():
             raise ValueError(f"labels: regression targets must be finite numbers, got {labels.tolist()}.")
     else:
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
             raise TypeError(f"labels: classification needs integer class indices, got dtype {labels.dtype}.")
     if labels.shape != (batch_size,):
         raise ValueError(f"labels: expected shape ({batch_size},) for this batch, got {tuple(labels.shape)}.")
-    if not config.is_regression and ((labels < 0) | (labels >= config.num_labels)).any():
+    if not config.is_regression and not is_tracing() and ((labels < 0) | (labels >= config.num_labels)).any():
         raise ValueError(f"labels: class indices must lie in [0, {config.num_labels}), got {labels.tolist()}.")
     return labels
 

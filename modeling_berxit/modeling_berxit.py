@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from typing import Any
@@ -18,7 +19,7 @@ from transformers.utils.output_capturing import capture_outputs
 
 from ..configuration_berxit.configuration_berxit import BerxitConfig
 from .backbone_registry import SUPPORTED_BACKBONES, backbone_adapter
-from .backbones import declared_exit_pooling, left_padded_position_ids, pretrained_pooler_state
+from .backbones import declared_exit_pooling, is_tracing, left_padded_position_ids, pretrained_pooler_state
 from .exit_rules import make_exit_rule, replay_exits
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
@@ -57,6 +58,14 @@ class BerxitPreTrainedModel(PreTrainedModel):
     # The names `output_hidden_states` and `output_attentions` collect. The backbone is a PreTrainedModel of its own,
     # so transformers hooks its layers with the backbone's own `_can_record_outputs`; no module of ours matches these.
     _can_record_outputs = {"hidden_states": "BackboneLayer", "attentions": "BackboneSelfAttention"}
+
+    @classmethod
+    def is_custom_code(cls) -> bool:
+        """False, also as remote code: berxit initialises through `transformers.initialization`, which leaves loaded
+        weights alone by itself. (transformers' guard for custom code skips every module without weights of its
+        own, and so the backbone's initialisation at the parent module, ModernBERT's depth-scaled output
+        projections, when `from_pretrained` initialises missing weights.)"""
+        return False
 
     def _init_weights(self, module):
         # The backbone is a PreTrainedModel and initialises itself; this covers the exits and certainty head.
@@ -105,9 +114,12 @@ class BerxitPreTrainedModel(PreTrainedModel):
                 f"berxit starts from the backbone types {SUPPORTED_BACKBONES}."
             )
         adapter = backbone_adapter(backbone_type)
-        backbone, loading_info = AutoModel.from_pretrained(
-            pretrained_model_name_or_path, output_loading_info=True, **adapter.backbone_kwargs, **kwargs
-        )
+        # transformers' load report would call the pooler's weights UNEXPECTED (the backbone is built without its
+        # pooler): berxit says below what becomes of every weight instead. Errors still raise.
+        with _load_report_quieted():
+            backbone, loading_info = AutoModel.from_pretrained(
+                pretrained_model_name_or_path, output_loading_info=True, **adapter.backbone_kwargs, **kwargs
+            )
         if config_kwargs.get("exit_pooling") is None:
             config_kwargs["exit_pooling"] = declared_exit_pooling(
                 backbone.config, pretrained_model_name_or_path, **hub_kwargs
@@ -126,10 +138,14 @@ class BerxitPreTrainedModel(PreTrainedModel):
         else:
             new_weights.append("exits.*.pooler")
         new_weights += ["exits.*.classifier", "certainty_head"]
+        copied = "its pooler (or head) is copied into every exit's pooler; " if pooler is not None else ""
+        unused = sorted(set(loading_info["unexpected_keys"]) - set(_pooler_keys(adapter, backbone, pooler)))
+        unused_note = f"unused (not part of an encoder with exits): {', '.join(unused[:8])}" if unused else ""
         logger.warning(
             f"{cls.__name__} starts from the {config.backbone_config.model_type} checkpoint "
-            f"{pretrained_model_name_or_path}; these weights are new and need fine-tuning: {', '.join(new_weights)}. "
-            f"The exits pool {config.exit_pooling!r}."
+            f"{pretrained_model_name_or_path}: every backbone weight is loaded; {copied}these weights are new and "
+            f"need fine-tuning: {', '.join(new_weights)}. The exits pool {config.exit_pooling!r}."
+            + (f" Checkpoint weights {unused_note}{' ...' if len(unused) > 8 else ''}." if unused else "")
         )
         return model
 
@@ -143,6 +159,14 @@ class BerxitPreTrainedModel(PreTrainedModel):
             raise OSError(
                 f"pretrained_model_name_or_path: the weights in {pretrained_model_name_or_path} cannot be read "
                 f"(truncated, empty or not safetensors: {error})."
+            ) from error
+        except RuntimeError as error:
+            if "ignore_mismatched_sizes" not in str(error):
+                raise
+            raise OSError(
+                f"pretrained_model_name_or_path: the sizes in the config of {pretrained_model_name_or_path} (with "
+                "any overrides passed) disagree with its weights (the load report above names them); restore its "
+                "config.json, or pass ignore_mismatched_sizes=True to start those weights anew."
             ) from error
 
     def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
@@ -207,9 +231,10 @@ class BerxitModel(BerxitPreTrainedModel):
                 raise ValueError(
                     "inputs_embeds: expected a 3-d tensor of shape (batch_size, sequence_length, hidden_size)."
                 )
-            if inputs_embeds.shape[-1] != self.config.hidden_size:
+            width = self.adapter.embedding_size(self.config.backbone_config)
+            if inputs_embeds.shape[-1] != width:
                 raise ValueError(
-                    f"inputs_embeds: expected vectors of hidden_size {self.config.hidden_size}, "
+                    f"inputs_embeds: expected vectors of the backbone's embedding size {width}, "
                     f"got {inputs_embeds.shape[-1]}."
                 )
             shape = tuple(inputs_embeds.shape[:2])
@@ -219,8 +244,6 @@ class BerxitModel(BerxitPreTrainedModel):
         limit = self.adapter.max_sequence_length(backbone_config)
         if limit is not None and shape[1] > limit:
             raise ValueError(f"input_ids: sequences of {shape[1]} tokens exceed the backbone's limit of {limit}.")
-        if input_ids is not None:
-            _check_ids("input_ids", input_ids, backbone_config.vocab_size, "vocab_size")
         for name, tensor in (
             ("attention_mask", attention_mask),
             ("token_type_ids", token_type_ids),
@@ -228,15 +251,9 @@ class BerxitModel(BerxitPreTrainedModel):
         ):
             if tensor is not None and tuple(tensor.shape) != shape:
                 raise ValueError(f"{name}: expected the input's shape {shape}, got {tuple(tensor.shape)}.")
-        type_vocab_size = self.adapter.type_vocab_size(backbone_config)
-        if token_type_ids is not None and type_vocab_size > 0:
-            _check_ids("token_type_ids", token_type_ids, type_vocab_size, "type_vocab_size")
+        if not is_tracing():
+            self._check_input_values(input_ids, attention_mask, token_type_ids)
         if attention_mask is not None:
-            if ((attention_mask != 0) & (attention_mask != 1)).any():
-                raise ValueError("attention_mask: expected 1 for real tokens and 0 for padding, got other values.")
-            empty = (attention_mask.sum(-1) == 0).nonzero().flatten().tolist()
-            if empty:
-                raise ValueError(f"attention_mask: the examples at rows {empty} have no real token (all zeros).")
             if position_ids is None:
                 position_ids = left_padded_position_ids(self.adapter, backbone_config, attention_mask)
         if attention_mask is None:
@@ -246,6 +263,24 @@ class BerxitModel(BerxitPreTrainedModel):
             self.backbone, input_ids, token_type_ids, position_ids, inputs_embeds, attention_mask
         )  # (batch, length, hidden)
         return hidden_states, attention_mask, position_ids
+
+    def _check_input_values(
+        self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None, token_type_ids: torch.Tensor | None
+    ) -> None:
+        """The checks that read values back from the device (skipped under tracing): ids inside their tables, a
+        0/1 mask with a real token in every row."""
+        backbone_config = self.config.backbone_config
+        if input_ids is not None:
+            _check_ids("input_ids", input_ids, backbone_config.vocab_size, "vocab_size")
+        type_vocab_size = self.adapter.type_vocab_size(backbone_config)
+        if token_type_ids is not None and type_vocab_size > 0:
+            _check_ids("token_type_ids", token_type_ids, type_vocab_size, "type_vocab_size")
+        if attention_mask is not None:
+            if ((attention_mask != 0) & (attention_mask != 1)).any():
+                raise ValueError("attention_mask: expected 1 for real tokens and 0 for padding, got other values.")
+            empty = (attention_mask.sum(-1) == 0).nonzero().flatten().tolist()
+            if empty:
+                raise ValueError(f"attention_mask: the examples at rows {empty} have no real token (all zeros).")
 
     def layer_context(
         self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor | None
@@ -322,7 +357,6 @@ class BerxitModel(BerxitPreTrainedModel):
         """
         if objective not in OBJECTIVES:
             raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}.")
-        self.adapter.check_outputs(kwargs)
         if self._serves_early_exit(labels, kwargs):
             return self.early_exit_forward(
                 input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **kwargs
@@ -487,6 +521,31 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
     def early_exit_parameters(self) -> list[nn.Parameter]:
         """See [`BerxitModel.early_exit_parameters`]."""
         return self.berxit.early_exit_parameters()
+
+
+@contextlib.contextmanager
+def _load_report_quieted():
+    """Holds back transformers' load report (a warning) while the backbone loads; its errors still raise."""
+    report_logger = logging.get_logger("transformers.modeling_utils")
+    level = report_logger.level
+    report_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        report_logger.setLevel(level)
+
+
+def _pooler_keys(adapter, backbone, pooler: dict | None) -> list[str]:
+    """The checkpoint keys the exits' poolers were copied from (unexpected to the backbone, but used)."""
+    if pooler is None:
+        return []
+    names = list(pooler)
+    keys = []
+    for place in adapter.pretrained_poolers:
+        for name in names:
+            module, _, parameter = name.partition(".")
+            keys += [f"{prefix}{place[module]}.{parameter}" for prefix in ("", f"{backbone.base_model_prefix}.")]
+    return keys
 
 
 def _check_local_path(pretrained_model_name_or_path: str | os.PathLike) -> None:

@@ -24,7 +24,10 @@ class ExportArguments:
     sweep_dir: str | None = field(
         default=None, metadata={"help": "berxit-sweep's output (default: <model_dir>/sweep)."}
     )
-    overwrite: bool = field(default=False, metadata={"help": "Replace an export_dir that holds other files."})
+    overwrite: bool = field(
+        default=False,
+        metadata={"help": "Replace an earlier export in export_dir (nothing else is ever replaced)."},
+    )
     license: str = field(
         default="apache-2.0",
         metadata={

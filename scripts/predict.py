@@ -2,8 +2,9 @@
 
     berxit-predict --model_dir runs/rotten_tomatoes-export --input reviews.csv --output predictions.csv
 
-Each row of the input comes back, in order, with `predicted_label` (the class name; for regression, the predicted
-value), `score` (the class's probability), `exit_layer` and `certainty`. The model answers at its saved operating point
+Each row of the input comes back, in order and as written (no cell is re-typed), with `predicted_label` (the class
+name; for regression, the predicted value), `score` (the class's probability), `exit_layer` and `certainty`. The
+model answers at its saved operating point
 unless `--rule`/`--threshold`/`--patience` say otherwise; examples queue per layer so that every layer call runs
 a full batch (`berxit.serving.LayerQueueScheduler`). The output (`.csv` or `.jsonl`) is written whole or not at
 all, and an existing file is replaced only with `--overwrite`.
@@ -11,17 +12,19 @@ all, and an existing file is replaced only with `--overwrite`.
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer
 
-from ..artifacts.files import write_text_atomic
+from ..artifacts.files import check_writable, write_text_atomic
 from ..configuration_berxit.configuration_berxit import EXIT_RULES
+from ..data.files import cell_text, json_text
 from ..data.tasks import read_texts
+from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..serving.predict import predict
 from .arguments import command, parse_arguments
@@ -34,7 +37,12 @@ COLUMNS = {"label": "predicted_label", "score": "score", "exit_layer": "exit_lay
 @dataclass
 class PredictArguments:
     model_dir: str = field(metadata={"help": "A berxit checkpoint: a folder (a run or an export) or a Hub model id."})
-    input: str = field(metadata={"help": "Texts to predict: a CSV/JSON(L)/TSV file or a Hub dataset id."})
+    input: str = field(
+        metadata={
+            "help": "Texts to predict: a CSV/TSV/JSON(L) file, a .txt file (one text a line, column 'text') "
+            "or a Hub dataset id."
+        }
+    )
     output: str = field(metadata={"help": "Where the predictions go: a .csv or .jsonl file."})
     text_column: str = field(default="text", metadata={"help": "Text column of the input."})
     text_pair_column: str | None = field(default=None, metadata={"help": "Second text column, for sentence pairs."})
@@ -48,7 +56,7 @@ class PredictArguments:
     patience: int | None = field(default=None, metadata={"help": "Patience of the patience rule."})
 
     def __post_init__(self):
-        if Path(self.output).suffix not in OUTPUT_SUFFIXES:
+        if Path(self.output).suffix.lower() not in OUTPUT_SUFFIXES:
             raise ValueError(f"output: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}, got {self.output}.")
         if Path(self.output).exists() and not self.overwrite:
             raise ValueError(f"output: {self.output} exists; pass --overwrite to replace it.")
@@ -61,32 +69,40 @@ class PredictArguments:
 @command("berxit-predict")
 def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(PredictArguments, argv, "berxit-predict")
-    rows = read_texts(args.input, args.text_column, args.text_pair_column)
-    taken = sorted(set(COLUMNS.values()) & set(rows.column_names))
+    check_writable(Path(args.output).parent, "output")
+    columns, rows = read_texts(args.input, args.text_column, args.text_pair_column)
+    taken = sorted(set(COLUMNS.values()) & set(columns))
     if taken:
         raise ValueError(f"input: its columns {taken} would be overwritten by the predictions; rename them.")
     model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
-    tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
+    tokenizer = load_tokenizer(args.model_dir, "model_dir")
     if torch.cuda.is_available():
         model.cuda()
+    pairs = None if args.text_pair_column is None else [str(row[args.text_pair_column]) for row in rows]
     predictions = predict(
         model,
         tokenizer,
-        rows[args.text_column],
-        None if args.text_pair_column is None else rows[args.text_pair_column],
+        [str(row[args.text_column]) for row in rows],
+        pairs,
         batch_size=args.batch_size,
         max_length=args.max_length,
         rule=args.rule,
         threshold=args.threshold,
         patience=args.patience,
     )
-    table = rows.to_pandas()
-    for key, column in COLUMNS.items():
-        table[column] = [row[key] for row in predictions]
-    if args.output.endswith(".csv"):
-        text = table.to_csv(index=False)
+    table = [
+        {**row, **{column: answer[key] for key, column in COLUMNS.items()}}
+        for row, answer in zip(rows, predictions, strict=True)
+    ]
+    header = columns + list(COLUMNS.values())
+    if Path(args.output).suffix.lower() == ".csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([cell_text(row.get(column)) for column in header] for row in table)
+        text = buffer.getvalue()
     else:
-        text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in table.to_dict(orient="records"))
+        text = "".join(json_text(row) + "\n" for row in table)
     write_text_atomic(args.output, text)
     layers = sum(row["exit_layer"] for row in predictions) / len(predictions)
     layers_total = model.config.num_hidden_layers

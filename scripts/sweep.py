@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..artifacts.files import check_writable
-from ..artifacts.run_record import SWEEP, read_run
+from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
 from ..configuration_berxit.configuration_berxit import EXIT_RULES
+from ..data.tasks import split_fingerprints
 from ..evaluation.sweep import sweep_model
 from ..reporting.tables import markdown_table
 from .arguments import DataArguments, command, parse_arguments
@@ -53,11 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(SweepArguments, argv, "berxit-sweep")
     model_dir = Path(args.model_dir)
     run_info = read_run(model_dir)
-    output_dir = check_writable(args.output_dir or model_dir / SWEEP, "output_dir")
     data_args = DataArguments(**run_info["data"])
+    task = data_args.load()
+    check_data_unchanged(run_info, split_fingerprints(task.splits))
+    output_dir = check_writable(args.output_dir or model_dir / SWEEP, "output_dir")
     operating, summary, plot = sweep_model(
         model_dir,
-        data_args.load(),
+        task,
         data_args.max_length,
         output_dir,
         args.max_drop,

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..artifacts.files import check_writable
+from ..data.tasks import is_local_data, split_fingerprints
 from ..trainer import BerxitTrainingArguments
 from ..trainer.fine_tune import fine_tune, resume_checkpoint
 from .arguments import DataArguments, command, parse_arguments
@@ -67,10 +68,17 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check_writable(output_dir, "output_dir")
         task = data_args.load()
+        # The sweep evaluates on the same task and splits, from wherever it runs: local paths are kept absolute,
+        # and the splits' fingerprints let it refuse data changed since.
+        data = asdict(data_args)
+        if is_local_data(data_args.dataset):
+            data["dataset"] = str(Path(data_args.dataset).resolve())
+        if data_args.glue_dir is not None:
+            data["glue_dir"] = str(Path(data_args.glue_dir).resolve())
+        run_info = {"data": data, "data_sha256": split_fingerprints(task.splits)}
         if model_args.max_train_samples is not None:
             train = task.splits["train"]
             task.splits["train"] = train.select(range(min(model_args.max_train_samples, len(train))))
-        run_info = {"data": asdict(data_args)}  # the sweep evaluates on the same task and splits
         fine_tune(
             task,
             model_args.model_name_or_path,

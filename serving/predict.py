@@ -3,7 +3,7 @@ in input order with each example's label, score, exit layer and certainty."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 import torch
 from transformers.utils.logging import tqdm
@@ -14,8 +14,8 @@ from .scheduler import LayerQueueScheduler
 def predict(
     model,
     tokenizer,
-    texts: Sequence[str],
-    text_pairs: Sequence[str] | None = None,
+    texts: Iterable[str],
+    text_pairs: Iterable[str] | None = None,
     batch_size: int = 32,
     max_length: int | None = None,
     rule: str | None = None,
@@ -28,8 +28,15 @@ def predict(
 
     The exit rule defaults to the model's saved operating point; `rule`, `threshold` and `patience` override it
     as in `early_exit_forward`."""
-    if isinstance(texts, str) or not all(isinstance(text, str) and text.strip() for text in texts):
+    if isinstance(texts, str):
+        raise ValueError("texts: expected a list of texts, got one string; pass [text].")
+    texts = list(texts)  # any iterable: a generator too
+    if not texts:
+        raise ValueError("texts: expected at least one text, got none.")
+    if not all(isinstance(text, str) and text.strip() for text in texts):
         raise ValueError("texts: expected a list of non-empty strings.")
+    if text_pairs is not None:
+        text_pairs = list(text_pairs)
     if text_pairs is not None and len(text_pairs) != len(texts):
         raise ValueError(f"text_pairs: expected one per text ({len(texts)}), got {len(text_pairs)}.")
     scheduler = LayerQueueScheduler(model, batch_size, rule=rule, threshold=threshold, patience=patience)

@@ -44,3 +44,16 @@ def reviews_csv(tmp_path_factory) -> Path:
     rows = [{"review": f"a {words[i % 6]} film , {i}", "verdict": "up" if i % 6 < 3 else "down"} for i in range(90)]
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, tiny_bert, reviews_csv) -> Path:
+    """A tiny BERT trained by berxit-train on the reviews and calibrated by berxit-sweep (one per test module)."""
+    from cli_helpers import train_args
+
+    from berxit.scripts import sweep, train
+
+    model_dir = tmp_path_factory.mktemp("finished") / "model"
+    train.main(train_args(tiny_bert, reviews_csv, model_dir))
+    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
+    return model_dir

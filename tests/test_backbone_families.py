@@ -222,15 +222,31 @@ def collate(rows: list[dict]) -> dict:
     return {key: torch.stack([torch.as_tensor(row[key]) for row in rows]) for key in rows[0]}
 
 
-def test_layer_outputs_are_recorded_or_refused_by_name(family):
+@pytest.mark.parametrize("where", ["call", "config"])
+def test_layer_outputs_are_the_plain_backbones(family, where):
+    """`output_hidden_states`/`output_attentions`, asked in the call or set in the config, return what the family's
+    own model returns for the same weights: the embeddings and every layer's states, every layer's attentions."""
     model = tiny_model(family, attn_implementation="eager")
     input_ids, attention_mask = padded_batch(model, [7, 3])
-    if family == "deberta-v2":
-        with pytest.raises(ValueError, match="output_hidden_states: transformers' DeBERTa-v2 layers"):
-            model(input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        return
-    out = model(input_ids, attention_mask=attention_mask, output_hidden_states=True, output_attentions=True)
+    flags = dict(output_hidden_states=True, output_attentions=True)
+    backbone = model.backbone
+    if where == "config":
+        for config in (model.config, backbone.config):
+            config.output_hidden_states = config.output_attentions = True
+        out, plain = model(input_ids, attention_mask=attention_mask), backbone(input_ids, attention_mask=attention_mask)
+    else:
+        out = model(input_ids, attention_mask=attention_mask, **flags)
+        plain = backbone(input_ids, attention_mask=attention_mask, **flags)
     assert len(out.hidden_states) == 5 and len(out.attentions) == 4
+    real = attention_mask.bool()  # padding positions' states are not part of the contract
+    states = out.hidden_states
+    if family == "modernbert":  # its model returns the last layer after `final_norm`, as its last_hidden_state
+        states = (*states[:-1], backbone.final_norm(states[-1]))
+    for ours, theirs in zip(states, plain.hidden_states, strict=True):
+        torch.testing.assert_close(ours[real], theirs[real], atol=1e-5, rtol=1e-5)
+    for ours, theirs in zip(out.attentions, plain.attentions, strict=True):
+        torch.testing.assert_close(ours[0], theirs[0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(ours[1, :, :3, :3], theirs[1, :, :3, :3], atol=1e-5, rtol=1e-5)
 
 
 def test_activation_checkpointing_gives_the_same_gradients(family):

@@ -12,6 +12,7 @@ import time
 import pandas as pd
 import pytest
 import torch
+from cli_helpers import SMALL_TRAIN, one_line_error, snapshot, train_args
 from safetensors.torch import load_file
 from tiny_models import padded_batch, tiny_model
 from transformers import DistilBertConfig, GPT2Config
@@ -262,51 +263,6 @@ def test_labels_follow_stated_rules(tmp_path, labels, kwargs, num_labels, names)
 
 # The command-line tools. Each error is one line naming the argument, exit code 2.
 
-SMALL_TRAIN = [
-    "--max_steps",
-    "2",
-    "--per_device_train_batch_size",
-    "8",
-    "--report_to",
-    "none",
-    "--disable_tqdm",
-    "true",
-]
-
-
-def data_args(reviews_csv) -> list[str]:
-    return ["--dataset", str(reviews_csv), "--text_column", "review", "--label_column", "verdict", "--max_length", "16"]
-
-
-def train_args(tiny_bert, reviews_csv, output_dir, *extra) -> list[str]:
-    return ["--model_name_or_path", str(tiny_bert), "--output_dir", str(output_dir), *data_args(reviews_csv)] + [
-        *SMALL_TRAIN,
-        *extra,
-    ]
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, tiny_bert, reviews_csv):
-    model_dir = tmp_path_factory.mktemp("finished") / "model"
-    train.main(train_args(tiny_bert, reviews_csv, model_dir))
-    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
-    return model_dir
-
-
-def one_line_error(capsys, main, argv) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exited:
-        main(argv)
-    assert exited.value.code == 2
-    err = capsys.readouterr().err.strip()
-    # Progress bars may come first; the error itself is one line, the last.
-    assert "Traceback" not in err and sum(": error: " in line for line in err.splitlines()) == 1, err
-    return err.splitlines()[-1]
-
-
-def snapshot(folder) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
 
 def test_training_into_a_finished_run_needs_overwrite(capsys, finished_run, tiny_bert, reviews_csv):
     before = snapshot(finished_run)
@@ -400,7 +356,7 @@ def hidden_leftovers(folder) -> list[str]:
 def test_a_killed_export_leaves_the_earlier_export_intact(tmp_path, finished_run):
     export_dir = tmp_path / "export"
     command = [sys.executable, "-m", "berxit.scripts.export", "--model_dir", str(finished_run)]
-    command += ["--export_dir", str(export_dir)]
+    command += ["--export_dir", str(export_dir), "--overwrite"]
     export.main(command[3:])
     before = snapshot(export_dir)
     for seconds in (2.0, 4.0, 6.0):

@@ -113,8 +113,10 @@ def test_predict_returns_named_labels_in_input_order(text_model_dir):
         assert row["label"] == model.config.id2label[int(probabilities.argmax())]
         assert row["score"] == pytest.approx(float(probabilities.max()), abs=1e-5)
         assert row["exit_layer"] == int(one.exit_layers) and row["certainty"] == pytest.approx(float(one.certainties))
-    with pytest.raises(ValueError, match="texts: expected a list of non-empty strings"):
+    with pytest.raises(ValueError, match="texts: expected a list of texts, got one string"):
         predict(model, tokenizer, "one string")
+    with pytest.raises(ValueError, match="texts: expected a list of non-empty strings"):
+        predict(model, tokenizer, ["a", " "])
     with pytest.raises(ValueError, match=r"text_pairs: expected one per text \(2\), got 1"):
         predict(model, tokenizer, ["a", "b"], ["c"])
 

@@ -171,7 +171,7 @@ def test_inputs_embeds_give_the_output_of_input_ids(model_type):
         assert early_embeds.exit_layers.tolist() == early_ids.exit_layers.tolist()
     with pytest.raises(ValueError, match="input_ids: give exactly one of input_ids and inputs_embeds"):
         model(input_ids, inputs_embeds=embeds)
-    with pytest.raises(ValueError, match="inputs_embeds: expected vectors of hidden_size 32"):
+    with pytest.raises(ValueError, match="inputs_embeds: expected vectors of the backbone's embedding size 32"):
         model(inputs_embeds=embeds[..., :8])
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transformers import AutoConfig, AutoTokenizer, DataCollatorWithPadding, set_seed
+from transformers import AutoConfig, DataCollatorWithPadding, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import logging
 
 from ..artifacts.run_record import finish_run
 from ..data import TaskData, label_mean, packaged_backbone_dir, tokenize
 from ..data.tasks import PACKAGED_BACKBONE_HUB_ID
+from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
 from .berxit_trainer import BerxitTrainer
 from .metrics import BerxitMetrics
@@ -53,7 +54,7 @@ def fine_tune(
     print(f"Task {task.name}: {task.labels_rule or f'{task.num_labels} classes {task.label_names}'}.")
     warn_if_small(task.splits)
     source = model_name_or_path or str(packaged_backbone_dir())
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer = load_tokenizer(source, "model_name_or_path")
     set_seed(training_args.seed)  # before the new heads are built, so that the same command gives the same weights
     is_berxit_checkpoint = AutoConfig.from_pretrained(source).model_type == "berxit"
     if is_berxit_checkpoint:
@@ -77,6 +78,9 @@ def fine_tune(
             f"model_name_or_path: the model predicts {model.config.num_labels} labels; {task.name} has "
             f"{task.num_labels}."
         )
+    limit = model.base_model.adapter.max_sequence_length(model.config.backbone_config)
+    if limit is not None and max_length > limit:
+        raise ValueError(f"max_length: {max_length} tokens exceed the backbone's limit of {limit} positions.")
     if task.is_regression and not is_berxit_checkpoint:
         model.init_regression_outputs(label_mean(task.splits["train"]))
     tokenized = tokenize(task.splits, tokenizer, max_length)

@@ -19,7 +19,13 @@ from transformers.utils.output_capturing import capture_outputs
 
 from ..configuration_berxit.configuration_berxit import BerxitConfig
 from .backbone_registry import SUPPORTED_BACKBONES, backbone_adapter
-from .backbones import declared_exit_pooling, is_tracing, left_padded_position_ids, pretrained_pooler_state
+from .backbones import (
+    declared_exit_pooling,
+    is_tracing,
+    left_padded_position_ids,
+    pooler_keys,
+    pretrained_pooler_state,
+)
 from .exit_rules import make_exit_rule, replay_exits
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
@@ -139,7 +145,9 @@ class BerxitPreTrainedModel(PreTrainedModel):
             new_weights.append("exits.*.pooler")
         new_weights += ["exits.*.classifier", "certainty_head"]
         copied = "its pooler (or head) is copied into every exit's pooler; " if pooler is not None else ""
-        unused = sorted(set(loading_info["unexpected_keys"]) - set(_pooler_keys(adapter, backbone, pooler)))
+        unexpected = set(loading_info["unexpected_keys"])
+        used = pooler_keys(adapter, list(pooler or {}), backbone.base_model_prefix, unexpected) or {}
+        unused = sorted(unexpected - set(used.values()))
         unused_note = f"unused (not part of an encoder with exits): {', '.join(unused[:8])}" if unused else ""
         logger.warning(
             f"{cls.__name__} starts from the {config.backbone_config.model_type} checkpoint "
@@ -533,19 +541,6 @@ def _load_report_quieted():
         yield
     finally:
         report_logger.setLevel(level)
-
-
-def _pooler_keys(adapter, backbone, pooler: dict | None) -> list[str]:
-    """The checkpoint keys the exits' poolers were copied from (unexpected to the backbone, but used)."""
-    if pooler is None:
-        return []
-    names = list(pooler)
-    keys = []
-    for place in adapter.pretrained_poolers:
-        for name in names:
-            module, _, parameter = name.partition(".")
-            keys += [f"{prefix}{place[module]}.{parameter}" for prefix in ("", f"{backbone.base_model_prefix}.")]
-    return keys
 
 
 def _check_local_path(pretrained_model_name_or_path: str | os.PathLike) -> None:

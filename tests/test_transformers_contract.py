@@ -104,3 +104,15 @@ def test_missing_weights_start_as_the_constructor_starts_them(tmp_path, family):
             assert 0.8 < ratio < 1.25, f"{name}: std {float(loaded[name].std()):.4f} against {float(value.std()):.4f}"
         elif value.is_floating_point():
             assert torch.equal(loaded[name] == 0, value == 0) or value.numel() < 256, name
+
+
+def test_starting_from_a_checkpoint_says_what_becomes_of_its_weights(minilm_dir):
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging
+
+    report = logging.get_logger("transformers.modeling_utils")
+    ours = logging.get_logger("transformers.berxit.modeling_berxit.modeling_berxit")
+    with CaptureLogger(report) as transformers_log, CaptureLogger(ours) as berxit_log:
+        BerxitForSequenceClassification.from_pretrained_backbone(minilm_dir, num_labels=2)
+    assert "UNEXPECTED" not in transformers_log.out
+    assert "every backbone weight is loaded; its pooler (or head) is copied into every exit's pooler" in berxit_log.out

@@ -1,17 +1,19 @@
-"""transformers' own common model tests (`ModelTesterMixin`) on `BerxitModel` and `BerxitForSequenceClassification`,
-with a tiny config of every backbone family, as transformers tests BERT (`tests/models/bert/test_modeling_bert.py`).
-A skip says why the test cannot apply, or that the family's plain model fails it too."""
+"""transformers' own common tests, `ModelTesterMixin` on `BerxitModel` and `BerxitForSequenceClassification` and
+`ConfigTester` on `BerxitConfig`, with a tiny config of every backbone family, as transformers tests BERT
+(`tests/models/bert/test_modeling_bert.py`). A skip says why the test cannot apply, or that the family's plain model
+fails it too."""
 
 import unittest
 
 import pytest
 import torch
 from tiny_models import FAMILIES, tiny_backbone
-from transformers_common import modeling_common
+from transformers_common import common_tests
 
 from berxit import BerxitConfig, BerxitForSequenceClassification, BerxitModel
 
-common = modeling_common()
+common = common_tests("test_modeling_common")
+ConfigTester = common_tests("test_configuration_common").ConfigTester
 
 # (family, test name prefix) -> why it is skipped. Prefixes cover a test's variants (use_reentrant_true, ...).
 SKIPS = {
@@ -55,6 +57,10 @@ class BerxitModelTestBase(common.ModelTesterMixin):
         for (family, prefix), reason in SKIPS.items():
             if family == self.family and self._testMethodName.startswith(prefix):
                 pytest.skip(reason)
+
+    def test_config(self):
+        settings = dict(exit_rule="entropy", exit_threshold=0.5, exit_pooling="mean")
+        ConfigTester(self, config_class=BerxitConfig, has_text_modality=False, **settings).run_common_tests()
 
     def _prepare_for_class(self, inputs_dict, model_class, return_labels=False):
         inputs_dict = super()._prepare_for_class(inputs_dict, model_class, return_labels=return_labels)

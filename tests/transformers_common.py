@@ -1,8 +1,11 @@
-"""transformers' own common model tests (`ModelTesterMixin`), taken from the source distribution of the installed
-transformers release on first use, as a model inside transformers runs them.
+"""transformers' own common model and config tests (`ModelTesterMixin`, `ConfigTester`), taken from the source
+distribution of the installed transformers release on first use, as a model inside transformers runs them.
 
-The release's sdist ships `tests/test_modeling_common.py` but not the two modules it imports for mixins that do
-not apply to an encoder (`exporters.test_export`, `generation.test_utils`); they are stood in for by empty mixins.
+The release's sdist ships `tests/test_modeling_common.py` and `tests/test_configuration_common.py` but not three
+modules they import: two for mixins that do not apply to an encoder (`exporters.test_export`,
+`generation.test_utils`), stood in for by empty mixins, and `utils.test_configuration_utils`, whose
+`config_common_kwargs` only `ConfigTester.check_config_arguments_init` reads, which returns at once for a config
+with sub-configs such as berxit's.
 """
 
 from __future__ import annotations
@@ -18,8 +21,12 @@ import transformers
 
 CACHE = Path(__file__).parent / ".transformers_tests"  # ignored by git
 PACKAGE = "transformers_common_tests"
-FILES = ("test_modeling_common.py",)
-STUBS = {"exporters/test_export.py": "ExportTesterMixin", "generation/test_utils.py": "GenerationTesterMixin"}
+FILES = ("test_modeling_common.py", "test_configuration_common.py")
+STUBS = {
+    "exporters/test_export.py": "class ExportTesterMixin:\n    pass\n",
+    "generation/test_utils.py": "class GenerationTesterMixin:\n    pass\n",
+    "utils/test_configuration_utils.py": "config_common_kwargs = {}\n",
+}
 
 
 def fetch() -> Path:
@@ -41,16 +48,18 @@ def fetch() -> Path:
                 member = sdist.getmember(f"transformers-{transformers.__version__}/tests/{name}")
                 (staging / name).write_bytes(sdist.extractfile(member).read())
     (staging / "__init__.py").write_text("")
-    for path, mixin in STUBS.items():
+    for path, text in STUBS.items():  # stand-ins for what transformers' sdist does not ship
         (staging / path).parent.mkdir(exist_ok=True)
         (staging / path).parent.joinpath("__init__.py").write_text("")
-        (staging / path).write_text(f"class {mixin}:  # stands in: not in transformers' sdist\n    pass\n")
+        (staging / path).write_text(text)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(folder)
     return folder
 
 
-def modeling_common():
-    """`tests/test_modeling_common.py` of the installed transformers, as a module."""
-    sys.path.insert(0, str(fetch().parent))
-    return importlib.import_module(f"{PACKAGE}.test_modeling_common")
+def common_tests(name: str):
+    """`tests/<name>.py` of the installed transformers (`test_modeling_common`, `test_configuration_common`)."""
+    folder = str(fetch().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(f"{PACKAGE}.{name}")

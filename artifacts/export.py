@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..modeling_berxit.exit_rules import exit_rule_class
 from ..reporting.model_card import model_card
 from .files import check_writable, read_json, replace_folder_atomic
 from .run_record import RUN_INFO, check_weights_belong, read_run
@@ -85,7 +86,7 @@ def check_export_dir(export_dir: Path, sources: dict[str, Path], overwrite: bool
 
 def check_config_serves(config, operating: dict, sweep_dir: Path) -> None:
     """The card describes the sweep in `sweep_dir`: it must be the one whose operating point the config serves."""
-    served = (config.exit_rule, config.patience if config.exit_rule == "patience" else config.exit_threshold)
+    served = (config.exit_rule, exit_rule_class(config.exit_rule).saved_setting(config))
     if served != (operating["rule"], operating["setting"]):
         raise ValueError(
             f"sweep_dir: {sweep_dir} holds the {operating['rule']} operating point {operating['setting']}, but the "

@@ -85,5 +85,5 @@ def load_models(args) -> dict[str, BerxitForSequenceClassification]:
             model.base_model.certainty_head.classifier.weight.mul_(10.0)
         models[f"{args.backbone}-base"] = model
     for model in models.values():
-        model.eval().config.exit_threshold = None  # forward must run every layer when recording
+        model.eval()
     return models

@@ -13,7 +13,7 @@ def record_certainties(model, inputs, batch_size: int = 32) -> torch.Tensor:
     chunks = []
     for start in range(0, len(inputs["input_ids"]), batch_size):
         batch = {name: value[start : start + batch_size] for name, value in inputs.items()}
-        chunks.append(model(**batch).certainties)
+        chunks.append(model(**batch, early_exit=False).certainties)
     return torch.cat(chunks).cpu()
 
 
@@ -24,7 +24,7 @@ def scalar_threshold(certainties: torch.Tensor, saving: float) -> float:
     best, best_gap = 1.0, float("inf")
     for step in range(1001):
         threshold = step / 1000
-        layers, _ = replay_exits(CertaintyRule([threshold] * (num_layers - 1)), dummy_logits, certainties)
+        layers, _ = replay_exits(CertaintyRule(threshold, num_layers), dummy_logits, certainties)
         gap = abs(1 - layers.float().mean().item() / num_layers - saving)
         if gap < best_gap:
             best, best_gap = threshold, gap

@@ -7,7 +7,6 @@ import dataclasses
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-EXIT_RULES = ("certainty", "entropy", "patience")
 EXIT_POOLINGS = ("cls", "mean")
 PROBLEM_TYPES = ("single_label_classification", "regression")
 
@@ -97,10 +96,11 @@ class BerxitConfig(PreTrainedConfig):
         validate_id2label(self.id2label, self.num_labels)
         if self.exit_pooling not in EXIT_POOLINGS:
             raise ValueError(f"exit_pooling: expected one of {EXIT_POOLINGS}, got {self.exit_pooling!r}.")
-        if self.exit_rule not in EXIT_RULES:
-            raise ValueError(f"exit_rule: expected one of {EXIT_RULES}, got {self.exit_rule!r}.")
-        if self.exit_rule == "patience" and self.exit_threshold is not None:
-            raise ValueError("exit_threshold: the patience rule takes no threshold; leave it None and set `patience`.")
+        rule = exit_rule_class(self.exit_rule, "exit_rule")
+        if rule.setting_name != "threshold" and self.exit_threshold is not None:
+            raise ValueError(
+                f"exit_threshold: the {rule.name} rule takes no threshold; leave it None and set `{rule.setting_name}`."
+            )
         if self.exit_threshold is not None:
             validate_threshold(self.exit_threshold, self.num_hidden_layers, name="exit_threshold")
         validate_patience(self.patience)
@@ -133,8 +133,8 @@ class BerxitConfig(PreTrainedConfig):
 
     @property
     def has_operating_point(self) -> bool:
-        """Whether the config says where to exit: a threshold for certainty or entropy, or the patience rule."""
-        return self.exit_rule == "patience" or self.exit_threshold is not None
+        """Whether the config says where to exit: its rule's setting is saved (a threshold, or the patience)."""
+        return exit_rule_class(self.exit_rule, "exit_rule").saved_setting(self) is not None
 
     def get_text_config(self, decoder=None, encoder=None) -> PreTrainedConfig:
         """The backbone's config: what `resize_token_embeddings` and other text settings must update."""
@@ -179,6 +179,13 @@ def validate_id2label(id2label: dict, num_labels: int) -> None:
             f"id2label: expected one name for each class id 0..{num_labels - 1} (num_labels={num_labels}), got the "
             f"ids {ids}."
         )
+
+
+def exit_rule_class(name: str, argument: str):
+    """The exit rule registered as `name` (imported late: the modeling imports this file)."""
+    from ..modeling_berxit.exit_rules import exit_rule_class as registered
+
+    return registered(name, argument)
 
 
 def supported_backbones() -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """Evaluating early exit: task metrics, one recorded pass per split, curves replayed from it, and the operating
 point chosen on validation and measured on test."""
 
-from .curves import curve, evaluate_setting, rules_for, settings_for
+from ..modeling_berxit.exit_rules import rules_for
+from .curves import curve, evaluate_setting, settings_for
 from .metrics import task_metrics
 from .operating_point import calibrate, choose_operating_point, within_drop
 from .records import ExitRecord, record_exits

@@ -43,8 +43,7 @@ def record_exits(model, dataset, tokenizer, batch_size: int = 64, description: s
     logits, certainties, labels = [], [], []
     for batch in tqdm(loader, desc=description, unit="batch"):
         batch = {name: value.to(model.device) for name, value in batch.items()}
-        # With labels the model runs every layer, whatever operating point its config holds.
-        output = model(**batch)
+        output = model(**batch, early_exit=False)  # every layer, whatever operating point the config holds
         logits.append(output.exit_logits.float().cpu())
         certainties.append(output.certainties.float().cpu())
         labels.append(batch["labels"].cpu())

@@ -14,9 +14,9 @@ from ..artifacts.files import write_text_atomic
 from ..data import TaskData, tokenize
 from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..modeling_berxit.exit_rules import check_rule_applies, rules_for
 from ..reporting.plots import plot_curves
 from ..reporting.tables import markdown_table
-from .curves import rules_for
 from .operating_point import calibrate
 from .records import record_exits
 
@@ -39,8 +39,7 @@ def sweep_model(
     Returns the operating point, the summary rows and the plot's path.
     """
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
-    if rule != "certainty" and model.config.is_regression:
-        raise ValueError(f"rule: the {rule} rule needs classes and this model does regression; use 'certainty'.")
+    rule_class = check_rule_applies(model.config, rule)
     tokenizer = load_tokenizer(model_dir, "model_dir")
     tokenized = tokenize(DatasetDict({split: task.splits[split] for split in SPLITS}), tokenizer, max_length)
     records = {}
@@ -85,11 +84,7 @@ def sweep_model(
         "weights_sha256": weights_sha256,  # the weights these results belong to
     }
     write_text_atomic(output_dir / "operating_point.json", json.dumps(operating, indent=2))
-    config.exit_rule = rule
-    if rule == "patience":
-        config.exit_threshold, config.patience = None, operating["setting"]
-    else:
-        config.exit_threshold = operating["setting"]
+    rule_class.save_setting(config, operating["setting"])
     write_text_atomic(model_dir / "config.json", config.to_json_string())
     return operating, summary, plot
 

@@ -29,6 +29,7 @@ from ..evaluation import ExitRecord, calibrate, record_exits, rules_for, task_me
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..reporting.results import render_report
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
+from ..trainer.strategies import exit_strategy
 from .definition import MAX_DROP, run_file_name
 
 
@@ -62,8 +63,8 @@ def run_one(args, task_name: str, strategy: str) -> dict:
         dataloader_pin_memory=False,
     )
     steps = math.ceil(args.epochs * math.ceil(len(tokenized["train"]) / args.batch_size))
-    if strategy == "two_stage" and steps % 2:
-        common["max_steps"] = steps + 1  # two equal stages need an even number of steps
+    if strategy != "plain" and exit_strategy(strategy).runnable_steps(steps) != steps:
+        common["max_steps"] = exit_strategy(strategy).runnable_steps(steps)  # e.g. two equal stages of two_stage
     # BERxiT's regression outputs start at the training labels' mean (`BerxitModel.init_regression_outputs`: from
     # 0, the summed MSE of all exits flattens MiniLM on STS-B); plain fine-tuning stays exactly as transformers has it.
     start = label_mean(splits["train"]) if task.is_regression and strategy != "plain" else None

@@ -1,17 +1,132 @@
 """Exit rules: after each layer, which examples may stop there.
 
-A rule sees one layer's logits and certainties for the examples still running and answers a boolean mask.
-The same rule objects serve dynamic inference (where finished examples leave the batch) and the replay of a
-recorded pass over every layer (threshold sweeps), so both always agree.
+A rule sees one layer's logits and certainties for the examples still running and answers a boolean mask; the last
+layer always answers. Each rule class owns its facts: its name, whether it needs class probabilities, the name and
+grid of its setting (a threshold, or a patience), and where the config keeps its operating point. Everything else
+(config validation, sweeps, cards, metrics, experiments, the serving scheduler) asks the rule, so a new rule is one
+class here, registered with `@register_exit_rule`.
+
+The same rule objects serve dynamic inference (where finished examples leave the batch), the scheduler (which
+regroups examples between layers) and the replay of a recorded pass over every layer (sweeps), so all agree.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
-from ..configuration_berxit.configuration_berxit import EXIT_RULES, validate_patience, validate_threshold
+from ..configuration_berxit.configuration_berxit import validate_patience, validate_threshold
+
+EXIT_RULES: dict[str, type[ExitRule]] = {}  # name -> rule class, in registration order
+THRESHOLDS = [round(float(value), 2) for value in np.linspace(0.0, 1.0, 101)]  # a threshold rule's sweep grid
+
+
+def register_exit_rule(cls: type[ExitRule]) -> type[ExitRule]:
+    """Class decorator: makes the rule known by `cls.name` to the config, `early_exit_forward` and the tools."""
+    EXIT_RULES[cls.name] = cls
+    return cls
+
+
+class ExitRule:
+    """Base class. A rule is built for one setting and a number of layers; `__call__(layer, logits, certainty)`
+    says who may stop after early layer `layer` (0-based), `decide` adds that the last layer always answers.
+
+    Per-example state (patience's streak) is one dict of tensors with a row per example still running:
+    `row_state()` reads it, `load_row_state(state)` continues from rows in the next call's order, and
+    `keep_rows(mask)` keeps the rows that go on."""
+
+    name: ClassVar[str]
+    needs_classes: ClassVar[bool] = False  # whether it reads class probabilities (then no regression)
+    setting_name: ClassVar[str]  # the argument of `early_exit_forward` that sets it: "threshold" or "patience"
+
+    def __init__(self, setting: Any, num_layers: int):
+        self.setting, self.num_layers = setting, num_layers
+
+    @classmethod
+    def check_setting(cls, setting: Any, num_layers: int) -> Any:
+        """The setting, checked (and normalised); raises naming `setting_name`."""
+        raise NotImplementedError
+
+    @classmethod
+    def settings(cls, num_layers: int) -> list:
+        """Every setting a sweep replays, from the most eager to exit to the least or the other way round."""
+        raise NotImplementedError
+
+    @classmethod
+    def saved_setting(cls, config) -> Any:
+        """The operating point the config holds for this rule, or None."""
+        raise NotImplementedError
+
+    @classmethod
+    def save_setting(cls, config, setting: Any) -> None:
+        """Writes `setting` into the config as its operating point (with `exit_rule` set to this rule)."""
+        raise NotImplementedError
+
+    def __call__(self, layer: int, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decide(self, layer: int, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
+        """Who stops after layer `layer`, `(rows,)` bool: the rule's answer, and everyone at the last layer."""
+        if layer == self.num_layers - 1:
+            return torch.ones(certainty.shape[0], dtype=torch.bool, device=certainty.device)
+        return self(layer, logits, certainty)
+
+    def row_state(self) -> dict[str, torch.Tensor]:
+        """The per-example state after the last call, one row per example (empty for stateless rules)."""
+        return {}
+
+    def load_row_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Continues from `row_state()` rows of the examples in the next call, in its row order."""
+
+    def keep_rows(self, running: torch.Tensor) -> None:
+        """Keeps the state of the rows where `running` is True (the examples that did not exit)."""
+        self.load_row_state({key: value[running] for key, value in self.row_state().items()})
+
+
+class ThresholdRule(ExitRule):
+    """Exits where a score in [0, 1] reaches the layer's threshold (one value, or one per early exit)."""
+
+    setting_name = "threshold"
+
+    def __init__(self, setting, num_layers: int):
+        super().__init__(setting, num_layers)
+        self.thresholds = validate_threshold(setting, num_layers)
+
+    @classmethod
+    def check_setting(cls, setting, num_layers):
+        validate_threshold(setting, num_layers)
+        return setting
+
+    @classmethod
+    def settings(cls, num_layers):
+        return THRESHOLDS
+
+    @classmethod
+    def saved_setting(cls, config):
+        return config.exit_threshold if config.exit_rule == cls.name else None
+
+    @classmethod
+    def save_setting(cls, config, setting):
+        config.exit_rule, config.exit_threshold = cls.name, setting
+
+    def score(self, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, layer, logits, certainty):
+        return self.score(logits, certainty) >= self.thresholds[layer]
+
+
+@register_exit_rule
+class CertaintyRule(ThresholdRule):
+    """BERxiT's learned rule: exit once the shared certainty head says at least τ."""
+
+    name = "certainty"
+
+    def score(self, logits, certainty):
+        return certainty
 
 
 def entropy_confidence(logits: torch.Tensor) -> torch.Tensor:
@@ -21,59 +136,45 @@ def entropy_confidence(logits: torch.Tensor) -> torch.Tensor:
     return (1.0 - entropy / math.log(logits.shape[-1])).clamp(0.0, 1.0)
 
 
-class ExitRule:
-    """Base class: `__call__(layer, logits, certainty)` -> exit mask; `drop_finished(running)` forgets the examples
-    that left the batch. `row_state`/`load_row_state` hand per-example state (patience's) to a scheduler that
-    regroups examples between layers."""
-
-    def __call__(self, layer: int, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def drop_finished(self, running: torch.Tensor) -> None:
-        """Keeps only the rows where `running` is True (rules with per-example state override this)."""
-
-    def row_state(self) -> dict[str, torch.Tensor]:
-        """The per-example state after the last call, one row per example (empty for stateless rules)."""
-        return {}
-
-    def load_row_state(self, state: dict[str, torch.Tensor]) -> None:
-        """Continues from `row_state()` rows of the examples in the next call, in its row order."""
-
-
-class ThresholdRule(ExitRule):
-    """Exits where a score in [0, 1] reaches the layer's threshold."""
-
-    def __init__(self, thresholds: list[float]):
-        self.thresholds = thresholds
-
-    def score(self, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def __call__(self, layer, logits, certainty):
-        return self.score(logits, certainty) >= self.thresholds[layer]
-
-
-class CertaintyRule(ThresholdRule):
-    """BERxiT's learned rule: exit once the shared certainty head says at least τ."""
-
-    def score(self, logits, certainty):
-        return certainty
-
-
+@register_exit_rule
 class EntropyRule(ThresholdRule):
     """DeeBERT's rule, as a confidence: exit once `1 - entropy / log(num_labels)` >= τ."""
+
+    name = "entropy"
+    needs_classes = True
 
     def score(self, logits, certainty):
         return entropy_confidence(logits)
 
 
+@register_exit_rule
 class PatienceRule(ExitRule):
     """PABEE's rule: exit once the predicted class has stayed the same for `patience` consecutive layers."""
 
-    def __init__(self, patience: int):
-        self.patience = patience
+    name = "patience"
+    needs_classes = True
+    setting_name = "patience"
+
+    def __init__(self, setting: int, num_layers: int):
+        super().__init__(validate_patience(setting), num_layers)
         self.previous: torch.Tensor | None = None
         self.streak: torch.Tensor | None = None
+
+    @classmethod
+    def check_setting(cls, setting, num_layers):
+        return validate_patience(setting)
+
+    @classmethod
+    def settings(cls, num_layers):
+        return list(range(1, num_layers))
+
+    @classmethod
+    def saved_setting(cls, config):
+        return config.patience  # always set: the config's default patience is an operating point
+
+    @classmethod
+    def save_setting(cls, config, setting):
+        config.exit_rule, config.exit_threshold, config.patience = cls.name, None, setting
 
     def __call__(self, layer, logits, certainty):
         prediction = logits.argmax(-1)
@@ -82,11 +183,7 @@ class PatienceRule(ExitRule):
         else:
             self.streak = torch.where(prediction == self.previous, self.streak + 1, 0)
         self.previous = prediction
-        return self.streak >= self.patience
-
-    def drop_finished(self, running):
-        if self.previous is not None:
-            self.previous, self.streak = self.previous[running], self.streak[running]
+        return self.streak >= self.setting
 
     def row_state(self):
         return {} if self.previous is None else {"previous": self.previous, "streak": self.streak}
@@ -95,34 +192,57 @@ class PatienceRule(ExitRule):
         self.previous, self.streak = state.get("previous"), state.get("streak")
 
 
+def exit_rule_class(name: str, argument: str = "rule") -> type[ExitRule]:
+    """The rule registered as `name`; an unknown name is refused naming `argument`."""
+    if name not in EXIT_RULES:
+        raise ValueError(f"{argument}: expected one of {tuple(EXIT_RULES)}, got {name!r}.")
+    return EXIT_RULES[name]
+
+
+def rules_for(config) -> list[str]:
+    """The rules a model can exit by: regression has no class probabilities for the rules that need them."""
+    return [name for name, cls in EXIT_RULES.items() if not (cls.needs_classes and config.is_regression)]
+
+
+def check_rule_applies(config, name: str) -> type[ExitRule]:
+    """The rule `name`, refused where the model cannot use it (a rule that needs classes, on regression)."""
+    cls = exit_rule_class(name)
+    if cls.needs_classes and config.is_regression:
+        raise ValueError(
+            f"rule: the {name!r} rule needs class probabilities and this model does regression; use one of "
+            f"{rules_for(config)}."
+        )
+    return cls
+
+
+def build_exit_rule(config, name: str, setting: Any) -> ExitRule:
+    """A fresh rule `name` at `setting` for `config`'s model."""
+    return check_rule_applies(config, name)(setting, config.num_hidden_layers)
+
+
 def make_exit_rule(
     config, rule: str | None = None, threshold: float | list[float] | None = None, patience: int | None = None
 ) -> ExitRule:
-    """Builds a fresh rule from call arguments, falling back to the config's operating point."""
-    rule = config.exit_rule if rule is None else rule
-    if rule not in EXIT_RULES:
-        raise ValueError(f"rule: expected one of {EXIT_RULES}, got {rule!r}.")
-    if rule != "certainty" and config.is_regression:
-        raise ValueError(
-            f"rule: the {rule!r} rule needs class probabilities and this model does regression; use 'certainty'."
-        )
-    if rule == "patience":
-        if threshold is not None:
-            raise ValueError("threshold: the patience rule takes no threshold; pass `patience` instead.")
-        return PatienceRule(validate_patience(config.patience if patience is None else patience))
-    if patience is not None:
-        raise ValueError(f"patience: only the patience rule uses it, not the {rule!r} rule.")
-    if threshold is None and rule == config.exit_rule:
-        threshold = config.exit_threshold
-    if threshold is None:
+    """Builds a fresh rule from `early_exit_forward`'s arguments, falling back to the config's operating point."""
+    cls = check_rule_applies(config, config.exit_rule if rule is None else rule)
+    given = {"threshold": threshold, "patience": patience}
+    for argument, value in given.items():
+        if value is not None and argument != cls.setting_name:
+            raise ValueError(f"{argument}: the {cls.name} rule takes no {argument}; pass `{cls.setting_name}` instead.")
+    setting = given[cls.setting_name]
+    if setting is None:
+        setting = cls.saved_setting(config)
+    if setting is None:
         if config.exit_threshold is not None:  # calibrated for another rule: its scale means nothing here
             raise ValueError(
-                f"threshold: the {rule!r} rule needs a threshold of its own; config.exit_threshold is the "
-                f"{config.exit_rule!r} rule's operating point."
+                f"{cls.setting_name}: the {cls.name!r} rule needs a {cls.setting_name} of its own; "
+                f"config.exit_threshold is the {config.exit_rule!r} rule's operating point."
             )
-        raise ValueError(f"threshold: the {rule!r} rule needs a threshold and config.exit_threshold is not set.")
-    thresholds = validate_threshold(threshold, config.num_hidden_layers)
-    return CertaintyRule(thresholds) if rule == "certainty" else EntropyRule(thresholds)
+        raise ValueError(
+            f"{cls.setting_name}: the {cls.name!r} rule needs a {cls.setting_name} and config.exit_threshold is not "
+            "set."
+        )
+    return cls(setting, config.num_hidden_layers)
 
 
 def replay_exits(
@@ -135,12 +255,10 @@ def replay_exits(
     `exit_logits` is `(batch, layers, labels)` and `certainties` `(batch, layers)`, as `forward` returns them.
     """
     batch, num_layers = certainties.shape
-    exit_layers = torch.full((batch,), num_layers, dtype=torch.long, device=certainties.device)  # (batch,)
-    running = torch.ones(batch, dtype=torch.bool, device=certainties.device)  # (batch,)
-    for layer in range(num_layers - 1):
+    exit_layers = torch.zeros(batch, dtype=torch.long, device=certainties.device)  # (batch,), 0: not yet
+    for layer in range(num_layers):
         # Every example is shown every layer so that per-example state (patience) stays aligned.
-        stops = exit_rule(layer, exit_logits[:, layer], certainties[:, layer]) & running  # (batch,)
+        stops = exit_rule.decide(layer, exit_logits[:, layer], certainties[:, layer]) & (exit_layers == 0)
         exit_layers[stops] = layer + 1
-        running &= ~stops
     rows = torch.arange(batch, device=certainties.device)
     return exit_layers, exit_logits[rows, exit_layers - 1]

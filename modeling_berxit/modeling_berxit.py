@@ -325,20 +325,25 @@ class BerxitModel(BerxitPreTrainedModel):
             for exit_ in self.exits:
                 exit_.classifier.bias.fill_(float(value))
 
-    def early_exit_parameters(self) -> list[nn.Parameter]:
-        """The early exits and the certainty head: what two-stage (DeeBERT) training's second stage trains."""
-        early_exits = [parameter for exit_ in self.exits[:-1] for parameter in exit_.parameters()]
-        return early_exits + list(self.certainty_head.parameters())
-
-    def _serves_early_exit(self, labels: torch.Tensor | None, kwargs: dict) -> bool:
-        """Whether `forward` answers through `early_exit_forward`: in eval mode at the config's operating point,
-        unless the call needs every layer (labels for the losses, or every layer's hidden states or attentions)."""
+    def _serves_early_exit(self, early_exit: bool | None, labels: torch.Tensor | None, kwargs: dict) -> bool:
+        """Whether `forward` answers through `early_exit_forward`. `early_exit=None` (the default): in eval mode at
+        the config's operating point, unless the call needs every layer (labels for the losses, or every layer's
+        hidden states or attentions); True or False: as the caller says."""
         needs_every_layer = (
             labels is not None
             or kwargs.get("output_hidden_states", self.config.output_hidden_states)
             or kwargs.get("output_attentions", self.config.output_attentions)
         )
-        return not self.training and self.config.has_operating_point and not needs_every_layer
+        if early_exit is None:
+            return not self.training and self.config.has_operating_point and not needs_every_layer
+        if early_exit is not True and early_exit is not False:
+            raise TypeError(f"early_exit: expected True, False or None, got {early_exit!r}.")
+        if early_exit and needs_every_layer:
+            raise ValueError(
+                "early_exit: True answers from each example's own exit; labels, output_hidden_states and "
+                "output_attentions need every layer (pass early_exit=False or leave it None)."
+            )
+        return early_exit
 
     @capture_outputs
     def forward(
@@ -350,6 +355,7 @@ class BerxitModel(BerxitPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         objective: str = "all_exits",
+        early_exit: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> BerxitModelOutput | BerxitEarlyExitOutput:
         r"""
@@ -362,10 +368,16 @@ class BerxitModel(BerxitPreTrainedModel):
         objective (`str`, *optional*, defaults to `"all_exits"`):
             Which exits' task losses to train: `"all_exits"`, `"final_exit"` or `"early_exits"`. The certainty
             loss is added whatever the objective.
+        early_exit (`bool`, *optional*):
+            Which answer the call gets. `True`: [`BerxitEarlyExitOutput`], each example run only as deep as the
+            rule needs (as `early_exit_forward`, in eval mode); `False`: [`BerxitModelOutput`], every layer and
+            every exit. `None` (the default): early exit in eval mode at the config's operating point unless the
+            call needs every layer (labels, `output_hidden_states`, `output_attentions`), so pipelines and
+            `Trainer.predict` serve there unchanged.
         """
         if objective not in OBJECTIVES:
             raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}.")
-        if self._serves_early_exit(labels, kwargs):
+        if self._serves_early_exit(early_exit, labels, kwargs):
             return self.early_exit_forward(
                 input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **kwargs
             )
@@ -458,10 +470,7 @@ class BerxitModel(BerxitPreTrainedModel):
         context = self.layer_context(hidden_states, attention_mask, position_ids)
         for index in range(num_layers):
             hidden_states, logits, certainty = self.run_layer(index, hidden_states, attention_mask, context, **kwargs)
-            if index == num_layers - 1:
-                stops = torch.ones_like(certainty, dtype=torch.bool)  # (active,)
-            else:
-                stops = exit_rule(index, logits, certainty)  # (active,)
+            stops = exit_rule.decide(index, logits, certainty)  # (active,); everyone at the last layer
             if not stops.any():
                 continue
             finished = active[stops]  # (finished,)
@@ -474,7 +483,7 @@ class BerxitModel(BerxitPreTrainedModel):
             active, hidden_states, attention_mask = active[running], hidden_states[running], attention_mask[running]
             if position_ids is not None:
                 position_ids = position_ids[running]  # (active, length)
-            exit_rule.drop_finished(running)
+            exit_rule.keep_rows(running)
             hidden_states, attention_mask, position_ids = _trim_padding(hidden_states, attention_mask, position_ids)
             context = self.layer_context(hidden_states, attention_mask, position_ids)
 
@@ -503,6 +512,7 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         objective: str = "all_exits",
+        early_exit: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> BerxitModelOutput | BerxitEarlyExitOutput:
         """See [`BerxitModel.forward`]."""
@@ -514,6 +524,7 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
             inputs_embeds,
             labels=labels,
             objective=objective,
+            early_exit=early_exit,
             return_dict=True,
             **kwargs,
         )
@@ -525,10 +536,6 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
     def init_regression_outputs(self, value: float) -> None:
         """See [`BerxitModel.init_regression_outputs`]."""
         self.berxit.init_regression_outputs(value)
-
-    def early_exit_parameters(self) -> list[nn.Parameter]:
-        """See [`BerxitModel.early_exit_parameters`]."""
-        return self.berxit.early_exit_parameters()
 
 
 @contextlib.contextmanager

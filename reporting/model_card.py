@@ -6,6 +6,7 @@ from __future__ import annotations
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..data import hub_dataset
+from ..modeling_berxit.exit_rules import exit_rule_class
 
 BODY = """
 # {title}
@@ -42,8 +43,6 @@ Each rule's setting was chosen on validation; the metric is {metric}.
 {results}
 ![speed-accuracy curve](curve.png)
 """
-
-SETTING_NAMES = {"certainty": "threshold", "entropy": "threshold", "patience": "patience"}
 
 
 def model_card(
@@ -90,7 +89,7 @@ def model_card(
         strategy=run_info["exit_strategy"],
         pooling={"cls": "[CLS] state", "mean": "mean over the real tokens"}[config.exit_pooling],
         rule=rule,
-        setting_name=SETTING_NAMES[rule],
+        setting_name=exit_rule_class(rule).setting_name,
         setting=operating["setting"],
         metric=metric,
         test_metric=operating["test"][metric],

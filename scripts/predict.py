@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 
 from ..artifacts.files import check_writable, write_text_atomic
-from ..configuration_berxit.configuration_berxit import EXIT_RULES
 from ..data.files import cell_text, json_text
 from ..data.tasks import read_texts
 from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..modeling_berxit.exit_rules import EXIT_RULES
 from ..serving.predict import predict
 from .arguments import command, parse_arguments
 
@@ -50,7 +50,8 @@ class PredictArguments:
     batch_size: int = field(default=32, metadata={"help": "Rows per layer call."})
     max_length: int | None = field(default=None, metadata={"help": "Truncate inputs to this many tokens."})
     rule: str | None = field(
-        default=None, metadata={"help": "Exit rule (default: the saved operating point's).", "choices": EXIT_RULES}
+        default=None,
+        metadata={"help": "Exit rule (default: the saved operating point's).", "choices": list(EXIT_RULES)},
     )
     threshold: float | None = field(default=None, metadata={"help": "Threshold of the certainty or entropy rule."})
     patience: int | None = field(default=None, metadata={"help": "Patience of the patience rule."})

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ..artifacts.files import check_writable
 from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
-from ..configuration_berxit.configuration_berxit import EXIT_RULES
 from ..data.tasks import split_fingerprints
 from ..evaluation.sweep import sweep_model
+from ..modeling_berxit.exit_rules import EXIT_RULES, exit_rule_class
 from ..reporting.tables import markdown_table
 from .arguments import DataArguments, command, parse_arguments
 
@@ -45,8 +45,7 @@ class SweepArguments:
             raise ValueError(f"max_drop: expected a number of points >= 0, got {self.max_drop}.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size: expected a number of examples >= 1, got {self.batch_size}.")
-        if self.rule not in EXIT_RULES:
-            raise ValueError(f"rule: expected one of {EXIT_RULES}, got {self.rule!r}.")
+        exit_rule_class(self.rule)  # an unknown rule is refused by name
 
 
 @command("berxit-sweep")

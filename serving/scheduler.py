@@ -113,16 +113,10 @@ class LayerQueueScheduler:
         attention_mask = (columns[None] < lengths[:, None]).long().to(hidden_states.device)  # (rows, length)
         context = self.model.layer_context(hidden_states, attention_mask, None)
         hidden_states, logits, certainty = self.model.run_layer(layer, hidden_states, attention_mask, context)
-        if layer == self.num_layers - 1:
-            stops = [True] * len(taken)
-            state = {}
-        else:
-            rows_state = [item.rule_state for item in taken]
-            self.exit_rule.load_row_state(
-                {key: torch.stack([row[key] for row in rows_state]) for key in rows_state[0]} if rows_state[0] else {}
-            )
-            stops = self.exit_rule(layer, logits, certainty).tolist()
-            state = self.exit_rule.row_state()
+        rows_state = [item.rule_state for item in taken]
+        self.exit_rule.load_row_state({key: torch.stack([row[key] for row in rows_state]) for key in rows_state[0]})
+        stops = self.exit_rule.decide(layer, logits, certainty).tolist()  # everyone at the last layer
+        state = self.exit_rule.row_state()
         for row, (item, stop) in enumerate(zip(taken, stops, strict=True)):
             if stop:
                 answers[item.index] = (logits[row], layer + 1, certainty[row])

@@ -103,7 +103,12 @@ CALLS = [
     ("patience 0", call_with(rule="patience", patience=0), ValueError, "patience: expected an int >= 1"),
     ("patience as float", call_with(rule="patience", patience=1.5), TypeError, "patience: expected an int"),
     ("patience with a threshold", call_with(rule="patience", threshold=0.5), ValueError, "threshold: the patience"),
-    ("patience on certainty", call_with(threshold=0.5, patience=2), ValueError, "patience: only the patience rule"),
+    (
+        "patience on certainty",
+        call_with(threshold=0.5, patience=2),
+        ValueError,
+        "patience: the certainty rule takes no",
+    ),
     ("no threshold anywhere", call_with(), ValueError, "threshold: the 'certainty' rule needs a threshold"),
     ("unknown objective", lambda model: model(IDS, objective="everything"), ValueError, "objective: expected one of"),
     (

@@ -17,7 +17,7 @@ def test_driven_thresholds_place_exits_where_asked():
     certainties = torch.rand(100, 12, generator=torch.Generator().manual_seed(0))
     for saving in (0.25, 0.5, 0.75):
         thresholds = driven_thresholds(certainties, saving)
-        rule = CertaintyRule(thresholds)
+        rule = CertaintyRule(thresholds, 12)
         layers, _ = replay_exits(rule, torch.zeros(100, 12, 2), certainties)
         assert abs(layers.float().mean().item() - 12 * (1 - saving)) < 0.05
         assert len(set(layers.tolist())) == 5  # spread over five layers, so the batch really shrinks

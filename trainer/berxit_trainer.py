@@ -7,7 +7,7 @@ from collections import defaultdict
 import torch
 from transformers import Trainer
 
-from .strategies import objective_for_step
+from .strategies import exit_strategy
 from .training_args import BerxitTrainingArguments
 
 # Loss in evaluation: every exit's, so that the early exits' quality shows in `eval_loss`.
@@ -35,11 +35,12 @@ class BerxitTrainer(Trainer):
             raise TypeError(f"args: expected BerxitTrainingArguments, got {type(args).__name__}.")
         super().__init__(model=model, args=args, **kwargs)
         self._logged_losses: dict[str, list[torch.Tensor]] = defaultdict(list)
-        self._frozen: list[torch.nn.Parameter] = []  # what two-stage's second stage froze, to give back after
+        self.strategy = exit_strategy(self.args.exit_strategy)
+        self._frozen: list[torch.nn.Parameter] = []  # what the strategy froze for this step, to give back after
 
     def current_objective(self) -> str:
         """The objective of the optimizer step under way."""
-        return objective_for_step(self.args.exit_strategy, self.state.global_step, self.state.max_steps)
+        return self.strategy.objective(self.state.global_step, self.state.max_steps)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if "labels" not in inputs:
@@ -47,35 +48,32 @@ class BerxitTrainer(Trainer):
                 f"labels: the batch has no 'labels' (it has {sorted(inputs)}); give the dataset a 'labels' column."
             )
         objective = self.current_objective() if model.training else EVAL_OBJECTIVE
-        if model.training and self.args.exit_strategy == "two_stage":
-            self._set_second_stage(objective == "early_exits")
+        if model.training:
+            self._freeze(self.strategy.frozen_parameters(self.accelerator.unwrap_model(self.model), objective))
         outputs = model(**inputs, objective=objective)
         if model.training:
             self._logged_losses[f"loss_{objective}"].append(outputs.task_loss.detach())
             self._logged_losses["loss_certainty"].append(outputs.certainty_loss.detach())
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
-    def _set_second_stage(self, second_stage: bool) -> None:
-        """Two-stage's second stage trains only the early exits and the certainty head; the rest is frozen.
+    def _freeze(self, parameters: list[torch.nn.Parameter]) -> None:
+        """Freezes `parameters` (the strategy's for this step) and gives back what an earlier step froze.
 
         Frozen parameters get no gradient, so the optimizer leaves them exactly as they are.
         """
-        if second_stage and not self._frozen:
-            model = self.accelerator.unwrap_model(self.model)
-            trainable = {id(parameter) for parameter in model.early_exit_parameters()}
-            self._frozen = [p for p in model.parameters() if p.requires_grad and id(p) not in trainable]
-            for parameter in self._frozen:
-                parameter.requires_grad_(False)
-        elif not second_stage:
-            for parameter in self._frozen:
-                parameter.requires_grad_(True)
-            self._frozen = []
+        if {id(p) for p in parameters} == {id(p) for p in self._frozen}:
+            return
+        for parameter in self._frozen:
+            parameter.requires_grad_(True)
+        self._frozen = [parameter for parameter in parameters if parameter.requires_grad]
+        for parameter in self._frozen:
+            parameter.requires_grad_(False)
 
     def train(self, *args, **kwargs):
         try:
             return super().train(*args, **kwargs)
         finally:
-            self._set_second_stage(False)
+            self._freeze([])
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._logged_losses:

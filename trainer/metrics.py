@@ -7,9 +7,8 @@ import numpy as np
 import torch
 from transformers import EvalPrediction
 
-from ..configuration_berxit.configuration_berxit import EXIT_RULES
 from ..evaluation.metrics import task_metrics
-from ..modeling_berxit.exit_rules import make_exit_rule, replay_exits
+from ..modeling_berxit.exit_rules import exit_rule_class, make_exit_rule, replay_exits
 from ..modeling_berxit.losses import certainty_targets
 
 
@@ -28,9 +27,8 @@ class BerxitMetrics:
         self.config = config
         self.rule = config.exit_rule if rule is None else rule
         self.threshold = threshold
-        if self.rule not in EXIT_RULES:
-            raise ValueError(f"rule: expected one of {EXIT_RULES}, got {self.rule!r}.")
-        self.has_operating_point = self.rule == "patience" or threshold is not None or config.exit_threshold is not None
+        saved = exit_rule_class(self.rule).saved_setting(config)
+        self.has_operating_point = threshold is not None or saved is not None
         if self.has_operating_point:
             make_exit_rule(config, self.rule, threshold)  # bad settings fail here, not after a long evaluation
 

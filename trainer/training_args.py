@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from .strategies import STRATEGIES
+from .strategies import STRATEGIES, exit_strategy
 
 
 @dataclass
@@ -28,11 +28,10 @@ class BerxitTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
-        if self.exit_strategy not in STRATEGIES:
-            raise ValueError(f"exit_strategy: expected one of {STRATEGIES}, got {self.exit_strategy!r}.")
+        strategy = exit_strategy(self.exit_strategy)
         if self.ddp_find_unused_parameters is None:
             self.ddp_find_unused_parameters = True
-        elif not self.ddp_find_unused_parameters and self.exit_strategy != "joint":
+        elif not self.ddp_find_unused_parameters and strategy.leaves_exits_without_gradient:
             raise ValueError(
                 f"ddp_find_unused_parameters: exit_strategy={self.exit_strategy!r} has steps that leave some exits "
                 "without gradients, which DDP only allows with ddp_find_unused_parameters=True."

@@ -40,8 +40,8 @@ def check_weights_belong(model_dir: Path, results: dict, argument: str, maker: s
 
 
 def check_data_unchanged(run_info: dict, fingerprints: dict[str, str]) -> None:
-    """Refuses to calibrate on data other than the run's: appended rows re-split train, validation and test, and
-    the operating point would be chosen and reported on examples the model trained on."""
+    """Refuses to choose an operating point on data other than the run's: appended rows re-split train, validation and
+    test, and the operating point would be chosen and reported on examples the model trained on."""
     recorded = run_info.get("data_sha256")
     if recorded is None:  # a run recorded before berxit fingerprinted its data
         return

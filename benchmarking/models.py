@@ -6,11 +6,11 @@ from __future__ import annotations
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 
+from ..backbones.backbone_registry import backbone_adapter
+from ..backbones.backbones import pooler_keys
 from ..configuration_berxit import BerxitConfig
 from ..data import packaged_backbone_dir
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..modeling_berxit.backbone_registry import backbone_adapter
-from ..modeling_berxit.backbones import pooler_keys
 
 # BERT-base's size in every family's own names (DistilBERT's differ); ModernBERT keeps its own GLU width.
 BASE_SIZE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}

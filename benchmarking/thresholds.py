@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ..modeling_berxit.exit_rules import CertaintyRule, replay_exits
+from ..exit_rules.exit_rules import CertaintyRule, replay_exits
 
 
 @torch.no_grad()

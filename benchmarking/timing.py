@@ -4,6 +4,7 @@ trimming saves; and the training cost of alternating against plain fine-tuning."
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 
 import torch
@@ -124,16 +125,17 @@ def training_cost(args, tokenizer) -> dict:
         dataloader_pin_memory=False,
     )
     seconds = {"plain": [], "alternating": []}
+    scratch = tempfile.TemporaryDirectory()  # the Trainer's output_dir; nothing is saved there
     for _ in range(args.repeats):
         for kind in seconds:
             if kind == "plain":
                 model = BertForSequenceClassification.from_pretrained(packaged_backbone_dir(), num_labels=2)
-                trainer_cls, training_args = Trainer, TrainingArguments(output_dir="/tmp/berxit-bench", **common)
+                trainer_cls, training_args = Trainer, TrainingArguments(output_dir=scratch.name, **common)
             else:
                 model = BerxitForSequenceClassification.from_pretrained_backbone(packaged_backbone_dir(), num_labels=2)
                 trainer_cls, training_args = (
                     BerxitTrainer,
-                    BerxitTrainingArguments(output_dir="/tmp/berxit-bench", **common),
+                    BerxitTrainingArguments(output_dir=scratch.name, **common),
                 )
             trainer = trainer_cls(
                 model=model,
@@ -143,5 +145,6 @@ def training_cost(args, tokenizer) -> dict:
             )
             output = trainer.train()
             seconds[kind].append(output.metrics["train_runtime"] / args.train_steps)
+    scratch.cleanup()
     plain, alternating = statistics.median(seconds["plain"]), statistics.median(seconds["alternating"])
     return {"plain_s_per_step": plain, "alternating_s_per_step": alternating, "ratio": alternating / plain}

@@ -7,6 +7,9 @@ import dataclasses
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from ..backbones.backbone_registry import SUPPORTED_BACKBONES
+from ..exit_rules.exit_rules import exit_rule_class, validate_patience, validate_threshold
+
 EXIT_POOLINGS = ("cls", "mean")
 PROBLEM_TYPES = ("single_label_classification", "regression")
 
@@ -62,7 +65,7 @@ class BerxitConfig(PreTrainedConfig):
     exit_pooling: str = "cls"
 
     def __post_init__(self, **kwargs):
-        supported = supported_backbones()
+        supported = SUPPORTED_BACKBONES
         # Settings of the backbone given to berxit's config (`BerxitConfig(..., hidden_size=64)`, or an override at
         # `from_pretrained`) go to the backbone config, which owns them.
         overrides = {key: kwargs.pop(key) for key in list(kwargs) if _is_backbone_setting(key)}
@@ -144,7 +147,7 @@ class BerxitConfig(PreTrainedConfig):
     def from_dict(cls, config_dict: dict, **kwargs):
         model_type = config_dict.get("model_type", cls.model_type)
         if model_type != cls.model_type:
-            supported = supported_backbones()
+            supported = SUPPORTED_BACKBONES
             hint = (
                 "Start from it with `BerxitForSequenceClassification.from_pretrained_backbone(path, num_labels=...)`."
                 if model_type in supported
@@ -179,44 +182,6 @@ def validate_id2label(id2label: dict, num_labels: int) -> None:
             f"id2label: expected one name for each class id 0..{num_labels - 1} (num_labels={num_labels}), got the "
             f"ids {ids}."
         )
-
-
-def exit_rule_class(name: str, argument: str):
-    """The exit rule registered as `name` (imported late: the modeling imports this file)."""
-    from ..modeling_berxit.exit_rules import exit_rule_class as registered
-
-    return registered(name, argument)
-
-
-def supported_backbones() -> tuple[str, ...]:
-    """The backbone types the modeling code has an adapter for (imported late: the modeling imports this file)."""
-    from ..modeling_berxit.backbone_registry import SUPPORTED_BACKBONES
-
-    return SUPPORTED_BACKBONES
-
-
-def validate_threshold(threshold, num_layers: int, name: str = "threshold") -> list[float]:
-    """Checks one threshold or one per early exit, all in [0, 1]; returns one value per early exit."""
-    values = list(threshold) if isinstance(threshold, (list, tuple)) else [threshold] * (num_layers - 1)
-    if isinstance(threshold, (list, tuple)) and len(values) != num_layers - 1:
-        raise ValueError(
-            f"{name}: a per-layer list needs one value per early exit (num_hidden_layers - 1 = {num_layers - 1}), "
-            f"got {len(values)}."
-        )
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name}: expected a number in [0, 1] or a list of them, got {value!r}.")
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name}: expected values in [0, 1], got {value!r}.")
-    return [float(v) for v in values]
-
-
-def validate_patience(patience) -> int:
-    if isinstance(patience, bool) or not isinstance(patience, int):
-        raise TypeError(f"patience: expected an int >= 1, got {patience!r}.")
-    if patience < 1:
-        raise ValueError(f"patience: expected an int >= 1, got {patience}.")
-    return patience
 
 
 _PLAIN_CONFIG = PreTrainedConfig()

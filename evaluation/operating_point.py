@@ -23,7 +23,7 @@ def choose_operating_point(points: list[dict], final: dict, metric: str, max_dro
     return max(allowed, key=lambda p: (p["saved_layers"], p[metric], p["setting"]))
 
 
-def calibrate(config, records: dict[str, ExitRecord], rule: str, metric: str, max_drop: float) -> dict:
+def find_operating_point(config, records: dict[str, ExitRecord], rule: str, metric: str, max_drop: float) -> dict:
     """One rule's operating point, chosen on `records["validation"]` and measured on `records["test"]`.
 
     Returns the final layer on both splits (`final`), the rule's curve on both (`curves`), the point chosen on

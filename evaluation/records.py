@@ -27,10 +27,6 @@ class ExitRecord:
     def save(self, path) -> None:
         torch.save({"exit_logits": self.exit_logits, "certainties": self.certainties, "labels": self.labels}, path)
 
-    @classmethod
-    def load(cls, path) -> ExitRecord:
-        return cls(**torch.load(path))
-
 
 @torch.no_grad()
 def record_exits(model, dataset, tokenizer, batch_size: int = 64, description: str = "Recording exits") -> ExitRecord:

@@ -25,9 +25,8 @@ from transformers import (
 
 from ..artifacts.files import check_writable, write_text_atomic
 from ..data import label_mean, load_task, packaged_backbone_dir, tokenize
-from ..evaluation import ExitRecord, calibrate, record_exits, rules_for, task_metrics
+from ..evaluation import ExitRecord, find_operating_point, record_exits, rules_for, task_metrics
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..reporting.results import render_report
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
 from .definition import MAX_DROP, run_file_name
@@ -129,7 +128,7 @@ def sweep_records(config, records: dict[str, ExitRecord], metric: str, max_drop:
     ]
     out = {"per_exit_test": per_exit, "final": {}, "curves_test": {}, "operating_points": {}}
     for rule in rules_for(config):
-        point = calibrate(config, records, rule, metric, max_drop)
+        point = find_operating_point(config, records, rule, metric, max_drop)
         out["final"] = point["final"]["test"]
         out["curves_test"][rule] = point["curves"]["test"]
         chosen = point["chosen"]
@@ -142,7 +141,7 @@ def sweep_records(config, records: dict[str, ExitRecord], metric: str, max_drop:
 
 
 def run_experiments(args) -> Path:
-    """Every run of `args.task_list` x `args.strategy_list` not saved yet, then the report; returns its path."""
+    """Every run of `args.task_list` x `args.strategy_list` not saved yet; returns the results folder."""
     results_dir = check_writable(args.results_dir, "results_dir")
     if not args.report_only:
         for task_name in args.task_list:
@@ -156,8 +155,4 @@ def run_experiments(args) -> Path:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_text_atomic(path, json.dumps(result, indent=1))
                 print(f"{task_name}/{strategy}: saved {path}")
-    report = Path(args.report)
-    check_writable(report.parent, "report")
-    ablation = None if args.pooling_ablation_dir is None else Path(args.pooling_ablation_dir)
-    write_text_atomic(report, render_report(results_dir, report.parent, ablation))
-    return report
+    return results_dir

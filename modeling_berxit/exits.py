@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone_registry import backbone_adapter
+from ..backbones.backbone_registry import backbone_adapter
 
 
 def pool_layer(hidden_states: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:

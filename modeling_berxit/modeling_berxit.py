@@ -17,16 +17,16 @@ from transformers.processing_utils import Unpack
 from transformers.utils import TransformersKwargs, can_return_tuple, logging
 from transformers.utils.output_capturing import capture_outputs
 
-from ..configuration_berxit.configuration_berxit import BerxitConfig
-from .backbone_registry import SUPPORTED_BACKBONES, backbone_adapter
-from .backbones import (
+from ..backbones.backbone_registry import SUPPORTED_BACKBONES, backbone_adapter
+from ..backbones.backbones import (
     declared_exit_pooling,
     is_tracing,
     left_padded_position_ids,
     pooler_keys,
     pretrained_pooler_state,
 )
-from .exit_rules import make_exit_rule, replay_exits
+from ..configuration_berxit.configuration_berxit import BerxitConfig
+from ..exit_rules.exit_rules import make_exit_rule, replay_exits
 from .exits import BerxitCertaintyHead, BerxitExit
 from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
 from .outputs import BerxitEarlyExitOutput, BerxitModelOutput

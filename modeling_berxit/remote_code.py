@@ -1,11 +1,13 @@
 """Writes the model's source next to its weights, flat, so `trust_remote_code=True` loads it anywhere.
 
-transformers copies only a module's single-dot relative imports; berxit's modeling files and its config import
-each other across sibling packages, so we copy the files ourselves and point those imports at the flat copies.
+transformers copies only a module's single-dot relative imports; berxit's config and modeling files import the
+backbone adapters and the exit rules from sibling packages, so we copy the files ourselves and point those imports
+at the flat copies.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from pathlib import Path
 
@@ -14,19 +16,23 @@ AUTO_MAP = {
     "AutoModel": "modeling_berxit.BerxitModel",
     "AutoModelForSequenceClassification": "modeling_berxit.BerxitForSequenceClassification",
 }
-# Every backbone adapter (`backbone*.py`) travels too, so a new family needs no line here.
-MODELING_FILES = ("exits.py", "exit_rules.py", "losses.py", "outputs.py", "remote_code.py", "modeling_berxit.py")
+MODELING_FILES = ("exits.py", "losses.py", "outputs.py", "remote_code.py", "modeling_berxit.py")
+# The packages the model is built from, copied whole: every backbone adapter travels, so a new family or rule needs
+# no line here.
+PACKAGES = ("backbones", "exit_rules")
 # Package imports -> the flat copies' imports.
 FLAT_IMPORTS = {
     "from ..configuration_berxit.configuration_berxit import": "from .configuration_berxit import",
-    "from ..modeling_berxit.": "from .",
+    **{f"from ..{package}.": "from ." for package in ("modeling_berxit", *PACKAGES)},
 }
 
 
 def write_remote_code(save_directory: str | Path, config_class: type) -> list[Path]:
     """Copies the config and modeling sources into `save_directory`; returns the written paths."""
     here = Path(__file__).parent
-    modeling = [*sorted(here.glob("backbone*.py")), *(here / name for name in MODELING_FILES)]
+    folders = [Path(importlib.import_module(f"..{package}", __package__).__file__).parent for package in PACKAGES]
+    packages = [path for folder in folders for path in sorted(folder.glob("*.py"))]
+    modeling = [*(path for path in packages if path.name != "__init__.py"), *(here / name for name in MODELING_FILES)]
     written = []
     for source in [Path(inspect.getfile(config_class)), *modeling]:
         text = source.read_text(encoding="utf-8")

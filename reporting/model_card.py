@@ -6,7 +6,7 @@ from __future__ import annotations
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..data import hub_dataset
-from ..modeling_berxit.exit_rules import exit_rule_class
+from ..exit_rules.exit_rules import exit_rule_class
 
 BODY = """
 # {title}

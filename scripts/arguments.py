@@ -76,7 +76,8 @@ class DataArguments:
     metric: str | None = field(
         default=None,
         metadata={
-            "help": "Metric to calibrate and report on (default: accuracy, F1 for MRPC, Spearman for regression)."
+            "help": "Metric to choose the operating point by and report on (default: accuracy, F1 for MRPC, "
+            "Spearman for regression)."
         },
     )
     max_length: int = field(default=128, metadata={"help": "Longest tokenized input; longer ones are truncated."})

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..artifacts.files import check_writable
+from ..backbones.backbone_registry import SUPPORTED_BACKBONES
 from ..benchmarking.run import DTYPES, run_benchmark
-from ..modeling_berxit.backbone_registry import SUPPORTED_BACKBONES
 from .arguments import command, parse_arguments
 
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ..artifacts.files import check_writable, write_text_atomic
 from ..experiments.definition import HYPERPARAMETERS, SST2_TRAIN_EXAMPLES, TASKS, VARIANTS
 from ..experiments.runner import run_experiments
+from ..reporting.results import render_report
 from .arguments import command, parse_arguments
 
 
@@ -69,7 +72,12 @@ class ExperimentArguments:
 @command("berxit-experiments")
 def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(ExperimentArguments, argv, "berxit-experiments")
-    print(f"Report: {run_experiments(args)}")
+    results_dir = run_experiments(args)
+    report = Path(args.report)
+    check_writable(report.parent, "report")
+    ablation = None if args.pooling_ablation_dir is None else Path(args.pooling_ablation_dir)
+    write_text_atomic(report, render_report(results_dir, report.parent, ablation))
+    print(f"Report: {report}")
 
 
 if __name__ == "__main__":

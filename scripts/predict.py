@@ -24,8 +24,8 @@ from ..artifacts.files import check_writable, write_text_atomic
 from ..data.files import cell_text, json_text
 from ..data.tasks import read_texts
 from ..data.tokenizer import load_tokenizer
+from ..exit_rules.exit_rules import EXIT_RULES
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..modeling_berxit.exit_rules import EXIT_RULES
 from ..serving.predict import predict
 from .arguments import command, parse_arguments
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from ..artifacts.files import check_writable
 from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
 from ..data.tasks import split_fingerprints
-from ..evaluation.sweep import sweep_model
-from ..modeling_berxit.exit_rules import EXIT_RULES, exit_rule_class
+from ..exit_rules.exit_rules import EXIT_RULES, exit_rule_class
 from ..reporting.tables import markdown_table
+from ..workflows.sweep import sweep_model
 from .arguments import DataArguments, command, parse_arguments
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..artifacts.files import check_writable
 from ..data.tasks import is_local_data, split_fingerprints
 from ..trainer import BerxitTrainingArguments
-from ..trainer.fine_tune import fine_tune, resume_checkpoint
+from ..workflows.fine_tune import fine_tune, resume_checkpoint
 from .arguments import DataArguments, command, parse_arguments
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from ..modeling_berxit.exit_rules import make_exit_rule
+from ..exit_rules.exit_rules import make_exit_rule
 from ..modeling_berxit.outputs import BerxitEarlyExitOutput
 
 

@@ -9,7 +9,7 @@ from tiny_models import FAMILIES, padded_batch, tiny_model
 from berxit import BerxitForSequenceClassification
 from berxit.benchmarking.models import plain_twin
 from berxit.benchmarking.thresholds import driven_thresholds
-from berxit.modeling_berxit.exit_rules import CertaintyRule, replay_exits
+from berxit.exit_rules.exit_rules import CertaintyRule, replay_exits
 from berxit.scripts import benchmark
 
 

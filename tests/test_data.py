@@ -36,7 +36,11 @@ def test_rotten_tomatoes_split_is_fixed_and_disjoint():
 def test_glue_tasks_from_local_tsvs(name, sizes, num_labels, metric, pairs):
     task = load_task(name, glue_dir=str(GLUE_DIR))
     assert tuple(len(task.splits[split]) for split in ("train", "validation", "test")) == sizes
-    assert (task.num_labels, task.metric, task.has_pairs) == (num_labels, metric, pairs)
+    assert (task.num_labels, task.metric, "text_pair" in task.splits["train"].column_names) == (
+        num_labels,
+        metric,
+        pairs,
+    )
     labels = task.splits["test"]["label"]
     assert (min(labels), max(labels)) == ((0.0, 5.0) if num_labels == 1 else (0, 1))
 

@@ -8,7 +8,7 @@ import torch
 from transformers import EvalPrediction
 
 from ..evaluation.metrics import task_metrics
-from ..modeling_berxit.exit_rules import exit_rule_class, make_exit_rule, replay_exits
+from ..exit_rules.exit_rules import exit_rule_class, make_exit_rule, replay_exits
 from ..modeling_berxit.losses import certainty_targets
 
 

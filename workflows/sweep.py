@@ -13,12 +13,12 @@ from datasets import DatasetDict
 from ..artifacts.files import write_text_atomic
 from ..data import TaskData, tokenize
 from ..data.tokenizer import load_tokenizer
+from ..evaluation.operating_point import find_operating_point
+from ..evaluation.records import record_exits
+from ..exit_rules.exit_rules import check_rule_applies, rules_for
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..modeling_berxit.exit_rules import check_rule_applies, rules_for
 from ..reporting.plots import plot_curves
 from ..reporting.tables import markdown_table
-from .operating_point import calibrate
-from .records import record_exits
 
 SPLITS = ("validation", "test")
 
@@ -48,7 +48,7 @@ def sweep_model(
         records[split].save(output_dir / f"record_{split}.pt")
 
     config, metric = model.config, task.metric
-    points = {rule_: calibrate(config, records, rule_, metric, max_drop) for rule_ in rules_for(config)}
+    points = {rule_: find_operating_point(config, records, rule_, metric, max_drop) for rule_ in rules_for(config)}
     finals = next(iter(points.values()))["final"]
     for split in SPLITS:
         rows = [finals[split]] + [p for point in points.values() for p in point["curves"][split]]

@@ -18,10 +18,32 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..configuration_berxit.configuration_berxit import validate_patience, validate_threshold
-
 EXIT_RULES: dict[str, type[ExitRule]] = {}  # name -> rule class, in registration order
 THRESHOLDS = [round(float(value), 2) for value in np.linspace(0.0, 1.0, 101)]  # a threshold rule's sweep grid
+
+
+def validate_threshold(threshold, num_layers: int, name: str = "threshold") -> list[float]:
+    """Checks one threshold or one per early exit, all in [0, 1]; returns one value per early exit."""
+    values = list(threshold) if isinstance(threshold, (list, tuple)) else [threshold] * (num_layers - 1)
+    if isinstance(threshold, (list, tuple)) and len(values) != num_layers - 1:
+        raise ValueError(
+            f"{name}: a per-layer list needs one value per early exit (num_hidden_layers - 1 = {num_layers - 1}), "
+            f"got {len(values)}."
+        )
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name}: expected a number in [0, 1] or a list of them, got {value!r}.")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name}: expected values in [0, 1], got {value!r}.")
+    return [float(v) for v in values]
+
+
+def validate_patience(patience) -> int:
+    if isinstance(patience, bool) or not isinstance(patience, int):
+        raise TypeError(f"patience: expected an int >= 1, got {patience!r}.")
+    if patience < 1:
+        raise ValueError(f"patience: expected an int >= 1, got {patience}.")
+    return patience
 
 
 def register_exit_rule(cls: type[ExitRule]) -> type[ExitRule]:

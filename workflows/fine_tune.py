@@ -13,9 +13,9 @@ from ..data import TaskData, label_mean, packaged_backbone_dir, tokenize
 from ..data.tasks import PACKAGED_BACKBONE_HUB_ID
 from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
-from .berxit_trainer import BerxitTrainer
-from .metrics import BerxitMetrics
-from .training_args import BerxitTrainingArguments
+from ..trainer.berxit_trainer import BerxitTrainer
+from ..trainer.metrics import BerxitMetrics
+from ..trainer.training_args import BerxitTrainingArguments
 
 logger = logging.get_logger(f"transformers.{__name__}")
 

@@ -11,12 +11,12 @@ import json
 import shutil
 from pathlib import Path
 
+from ..artifacts.files import check_writable, read_json, replace_folder_atomic
+from ..artifacts.run_record import RUN_INFO, check_weights_belong, read_run
 from ..data.tokenizer import load_tokenizer
+from ..exit_rules.exit_rules import exit_rule_class
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..modeling_berxit.exit_rules import exit_rule_class
 from ..reporting.model_card import model_card
-from .files import check_writable, read_json, replace_folder_atomic
-from .run_record import RUN_INFO, check_weights_belong, read_run
 
 MARKER = "berxit_export.json"  # tells an earlier export apart from anything else
 OPERATING_POINT = "operating_point.json"

@@ -1,0 +1,1 @@
+"""The encoder families berxit drives one layer at a time: one adapter per family and their registry."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import torch
 
+from ..evaluation.records import collect_outputs
 from ..exit_rules.exit_rules import CertaintyRule, replay_exits
 
 
-@torch.no_grad()
 def record_certainties(model, inputs, batch_size: int = 32) -> torch.Tensor:
-    chunks = []
-    for start in range(0, len(inputs["input_ids"]), batch_size):
-        batch = {name: value[start : start + batch_size] for name, value in inputs.items()}
-        chunks.append(model(**batch, early_exit=False).certainties)
-    return torch.cat(chunks).cpu()
+    batches = [
+        {name: value[start : start + batch_size] for name, value in inputs.items()}
+        for start in range(0, len(inputs["input_ids"]), batch_size)
+    ]
+    return collect_outputs(model, batches, ("certainties",), early_exit=False)["certainties"]
 
 
 def scalar_threshold(certainties: torch.Tensor, saving: float) -> float:

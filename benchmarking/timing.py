@@ -18,6 +18,7 @@ from transformers.utils.logging import tqdm
 
 from ..data import packaged_backbone_dir, tokenize
 from ..data.tasks import rotten_tomatoes
+from ..evaluation.metrics import depth_metrics
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..serving import LayerQueueScheduler
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
@@ -76,15 +77,15 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[di
         plain = statistics.median(times[(batch_size, "plain")])
         for variant in calls:
             median = statistics.median(times[(batch_size, variant)])
-            mean_layer = exit_layers[variant].float().mean().item()
-            ideal = num_layers / mean_layer
+            depth = depth_metrics(exit_layers[variant], num_layers)
+            ideal = depth["ideal_speedup"]
             rows.append(
                 {
                     "batch_size": batch_size,
                     "variant": variant,
                     "median_s": median,
                     "examples_per_s": len(inputs["input_ids"]) / median,
-                    "avg_exit_layer": mean_layer,
+                    "avg_exit_layer": depth["avg_exit_layer"],
                     "realised_speedup": plain / median,
                     "ideal_speedup": ideal,
                     "realised_over_ideal": plain / median / ideal,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..exit_rules.exit_rules import build_exit_rule, exit_rule_class, replay_exits
-from .metrics import task_metrics
+from .metrics import depth_metrics, task_metrics
 from .records import ExitRecord
 
 
@@ -23,14 +23,11 @@ def evaluate_setting(config, record: ExitRecord, rule: str | None, setting=None)
     else:
         exit_rule = build_exit_rule(config, rule, setting)
         exit_layers, answers = replay_exits(exit_rule, record.exit_logits, record.certainties)
-    average = float(exit_layers.float().mean())
     return {
         "rule": rule or "final layer",
         "setting": setting,
         **task_metrics(answers, record.labels, config.is_regression),
-        "avg_exit_layer": average,
-        "saved_layers": 1.0 - average / num_layers,
-        "ideal_speedup": num_layers / average,
+        **depth_metrics(exit_layers, num_layers),
     }
 
 

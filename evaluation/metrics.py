@@ -8,6 +8,17 @@ from __future__ import annotations
 import torch
 
 
+def depth_metrics(exit_layers: torch.Tensor, num_layers: int) -> dict[str, float]:
+    """The work of 1-based `exit_layers` `(examples,)` out of `num_layers`: the average exit layer, the share of
+    layers saved and the ideal speed-up (what a perfect implementation would gain)."""
+    average = float(exit_layers.float().mean())
+    return {
+        "avg_exit_layer": average,
+        "saved_layers": 1.0 - average / num_layers,
+        "ideal_speedup": num_layers / average,
+    }
+
+
 def task_metrics(logits: torch.Tensor, labels: torch.Tensor, is_regression: bool) -> dict[str, float]:
     """Accuracy (and F1 for two classes), or Pearson and Spearman correlation for regression."""
     if is_regression:

@@ -14,7 +14,6 @@ import math
 import tempfile
 from pathlib import Path
 
-import torch
 from transformers import (
     AutoTokenizer,
     BertForSequenceClassification,
@@ -26,6 +25,7 @@ from transformers import (
 from ..artifacts.files import check_writable, write_text_atomic
 from ..data import label_mean, load_task, packaged_backbone_dir, tokenize
 from ..evaluation import ExitRecord, find_operating_point, record_exits, rules_for, task_metrics
+from ..evaluation.records import collect_outputs, padded_batches
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
@@ -110,14 +110,9 @@ def run_one(args, task_name: str, strategy: str) -> dict:
     return result
 
 
-@torch.no_grad()
 def plain_metrics(model, dataset, tokenizer, is_regression: bool) -> dict:
-    loader = torch.utils.data.DataLoader(dataset, batch_size=64, collate_fn=DataCollatorWithPadding(tokenizer))
-    logits, labels = [], []
-    for batch in loader:
-        labels.append(batch.pop("labels"))
-        logits.append(model(**batch).logits)
-    return task_metrics(torch.cat(logits), torch.cat(labels), is_regression)
+    outputs = collect_outputs(model, padded_batches(dataset, tokenizer, 64), ("logits", "labels"))
+    return task_metrics(outputs["logits"], outputs["labels"], is_regression)
 
 
 def sweep_records(config, records: dict[str, ExitRecord], metric: str, max_drop: float) -> dict:

@@ -17,24 +17,35 @@ AUTO_MAP = {
     "AutoModelForSequenceClassification": "modeling_berxit.BerxitForSequenceClassification",
 }
 MODELING_FILES = ("exits.py", "losses.py", "outputs.py", "remote_code.py", "modeling_berxit.py")
-# The packages the model is built from, copied whole: every backbone adapter travels, so a new family or rule needs
-# no line here.
+# The packages the model is built from, copied whole: every backbone adapter and exit rule travels, so a new family
+# or rule needs no line here.
 PACKAGES = ("backbones", "exit_rules")
 # Package imports -> the flat copies' imports.
 FLAT_IMPORTS = {
     "from ..configuration_berxit.configuration_berxit import": "from .configuration_berxit import",
-    **{f"from ..{package}.": "from ." for package in ("modeling_berxit", *PACKAGES)},
+    "from ..modeling_berxit.": "from .",
+    "from ..backbones.": "from .",
+    "from ..exit_rules.": "from .",
 }
+
+
+def source_files(config_class: type) -> list[Path]:
+    """The config's and the model's source files: from berxit's packages, or, in a flat copy loaded as remote code
+    (which saves itself again), every module beside this one."""
+    here = Path(__file__).parent
+    config_file = Path(inspect.getfile(config_class))
+    if (here / "backbones.py").is_file():  # flat: the packages' modules lie beside this one
+        flat = sorted(path for path in here.glob("*.py") if path.name not in ("__init__.py", config_file.name))
+        return [config_file, *flat]
+    folders = [Path(importlib.import_module(f"..{package}", __package__).__file__).parent for package in PACKAGES]
+    packaged = [path for folder in folders for path in sorted(folder.glob("*.py")) if path.name != "__init__.py"]
+    return [config_file, *packaged, *(here / name for name in MODELING_FILES)]
 
 
 def write_remote_code(save_directory: str | Path, config_class: type) -> list[Path]:
     """Copies the config and modeling sources into `save_directory`; returns the written paths."""
-    here = Path(__file__).parent
-    folders = [Path(importlib.import_module(f"..{package}", __package__).__file__).parent for package in PACKAGES]
-    packages = [path for folder in folders for path in sorted(folder.glob("*.py"))]
-    modeling = [*(path for path in packages if path.name != "__init__.py"), *(here / name for name in MODELING_FILES)]
     written = []
-    for source in [Path(inspect.getfile(config_class)), *modeling]:
+    for source in source_files(config_class):
         text = source.read_text(encoding="utf-8")
         for package_import, flat_import in FLAT_IMPORTS.items():
             text = text.replace(package_import, flat_import)

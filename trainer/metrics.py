@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from transformers import EvalPrediction
 
-from ..evaluation.metrics import task_metrics
+from ..evaluation.metrics import depth_metrics, task_metrics
 from ..exit_rules.exit_rules import exit_rule_class, make_exit_rule, replay_exits
 from ..modeling_berxit.losses import certainty_targets
 
@@ -62,7 +62,6 @@ class BerxitMetrics:
             exit_layers, answers = replay_exits(exit_rule, exit_logits, certainties)
             for name, value in task_metrics(answers, labels, is_regression).items():
                 metrics[f"early_exit_{name}"] = value
-            average = float(exit_layers.float().mean())
-            metrics["avg_exit_layer"] = average
-            metrics["saved_layers"] = 1.0 - average / num_layers
+            depth = depth_metrics(exit_layers, num_layers)
+            metrics["avg_exit_layer"], metrics["saved_layers"] = depth["avg_exit_layer"], depth["saved_layers"]
         return metrics

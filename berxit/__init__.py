@@ -1,25 +1,34 @@
 """berxit: BERxiT early exiting for BERT-family encoders, as a transformers model (the public API).
 
 Importing the package registers the config and models with the Auto classes. The training API (`BerxitTrainer`,
-`BerxitTrainingArguments`, `BerxitMetrics`) is imported on first use: serving a model needs none of it.
+`BerxitTrainingArguments`, `BerxitMetrics`) is imported on first use: serving a model needs none of it. Where
+PyTorch is not installed, only serving an ONNX export (`berxit.onnx_runtime`) is available.
 """
-
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
-
-from .configuration_berxit import BerxitConfig
-from .modeling_berxit import (
-    BerxitEarlyExitOutput,
-    BerxitForSequenceClassification,
-    BerxitModel,
-    BerxitModelOutput,
-    BerxitPreTrainedModel,
-)
 
 __version__ = "0.1.0"
 
-AutoConfig.register(BerxitConfig.model_type, BerxitConfig, exist_ok=True)
-AutoModel.register(BerxitConfig, BerxitModel, exist_ok=True)
-AutoModelForSequenceClassification.register(BerxitConfig, BerxitForSequenceClassification, exist_ok=True)
+try:
+    import torch  # noqa: F401  (the models need it; an ONNX Runtime server does not)
+except ImportError:
+    HAS_TORCH = False
+else:
+    HAS_TORCH = True
+
+if HAS_TORCH:
+    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
+
+    from .configuration_berxit import BerxitConfig
+    from .modeling_berxit import (
+        BerxitEarlyExitOutput,
+        BerxitForSequenceClassification,
+        BerxitModel,
+        BerxitModelOutput,
+        BerxitPreTrainedModel,
+    )
+
+    AutoConfig.register(BerxitConfig.model_type, BerxitConfig, exist_ok=True)
+    AutoModel.register(BerxitConfig, BerxitModel, exist_ok=True)
+    AutoModelForSequenceClassification.register(BerxitConfig, BerxitForSequenceClassification, exist_ok=True)
 
 __all__ = [
     "BerxitConfig",

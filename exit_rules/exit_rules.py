@@ -7,16 +7,20 @@ grid of its setting (a threshold, or a patience), and where the config keeps its
 class here, registered with `@register_exit_rule`.
 
 The same rule objects serve dynamic inference (where finished examples leave the batch), the scheduler (which
-regroups examples between layers) and the replay of a recorded pass over every layer (sweeps), so all agree.
+regroups examples between layers), the replay of a recorded pass over every layer (sweeps) and the ONNX Runtime
+runner, so all agree: a rule decides on torch tensors or numpy arrays alike, and this module imports torch only
+where a torch tensor is handled (serving on ONNX Runtime needs no torch).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 EXIT_RULES: dict[str, type[ExitRule]] = {}  # name -> rule class, in registration order
 THRESHOLDS = [round(float(value), 2) for value in np.linspace(0.0, 1.0, 101)]  # a threshold rule's sweep grid
@@ -93,7 +97,9 @@ class ExitRule:
     def decide(self, layer: int, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
         """Who stops after layer `layer`, `(rows,)` bool: the rule's answer, and everyone at the last layer."""
         if layer == self.num_layers - 1:
-            return torch.ones(certainty.shape[0], dtype=torch.bool, device=certainty.device)
+            if is_numpy(certainty):
+                return np.ones(certainty.shape[0], dtype=bool)
+            return _torch().ones_like(certainty, dtype=bool)
         return self(layer, logits, certainty)
 
     def row_state(self) -> dict[str, torch.Tensor]:
@@ -153,7 +159,12 @@ class CertaintyRule(ThresholdRule):
 
 def entropy_confidence(logits: torch.Tensor) -> torch.Tensor:
     """`1 - H(softmax(logits)) / log(num_labels)`, in [0, 1]; computed from log_softmax so it never overflows."""
-    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    if is_numpy(logits):
+        shifted = logits.astype(np.float32) - logits.max(-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+        entropy = -(np.exp(log_probs) * log_probs).sum(-1)
+        return np.clip(1.0 - entropy / math.log(logits.shape[-1]), 0.0, 1.0)
+    log_probs = _torch().log_softmax(logits.float(), dim=-1)
     entropy = -(log_probs.exp() * log_probs).sum(-1)
     return (1.0 - entropy / math.log(logits.shape[-1])).clamp(0.0, 1.0)
 
@@ -201,9 +212,9 @@ class PatienceRule(ExitRule):
     def __call__(self, layer, logits, certainty):
         prediction = logits.argmax(-1)
         if self.previous is None:
-            self.streak = torch.zeros_like(prediction)
+            self.streak = prediction * 0
         else:
-            self.streak = torch.where(prediction == self.previous, self.streak + 1, 0)
+            self.streak = (self.streak + 1) * (prediction == self.previous)  # the streak, or 0 where it broke
         self.previous = prediction
         return self.streak >= self.setting
 
@@ -212,6 +223,17 @@ class PatienceRule(ExitRule):
 
     def load_row_state(self, state):
         self.previous, self.streak = state.get("previous"), state.get("streak")
+
+
+def is_numpy(array) -> bool:
+    """Whether a rule is deciding on numpy arrays (the ONNX Runtime runner) rather than torch tensors."""
+    return isinstance(array, np.ndarray)
+
+
+def _torch():
+    import torch
+
+    return torch
 
 
 def exit_rule_class(name: str, argument: str = "rule") -> type[ExitRule]:
@@ -276,6 +298,7 @@ def replay_exits(
 
     `exit_logits` is `(batch, layers, labels)` and `certainties` `(batch, layers)`, as `forward` returns them.
     """
+    torch = _torch()
     batch, num_layers = certainties.shape
     exit_layers = torch.zeros(batch, dtype=torch.long, device=certainties.device)  # (batch,), 0: not yet
     for layer in range(num_layers):

@@ -16,7 +16,8 @@ def pool_layer(hidden_states: torch.Tensor, attention_mask: torch.Tensor, poolin
         mask = attention_mask.unsqueeze(-1).to(hidden_states.dtype)  # (batch, length, 1)
         return (hidden_states * mask).sum(1) / mask.sum(1)  # (batch, hidden)
     first = attention_mask.argmax(-1)  # (batch,): the column of each example's first real token
-    return hidden_states[torch.arange(len(first), device=first.device), first]  # (batch, hidden)
+    index = first[:, None, None].expand(-1, 1, hidden_states.shape[-1])  # (batch, 1, hidden)
+    return hidden_states.gather(1, index).squeeze(1)  # (batch, hidden); a gather, so it traces at any batch size
 
 
 class BerxitExit(nn.Module):

@@ -35,6 +35,13 @@ class ExportArguments:
         },
     )
     language: str = field(default="en", metadata={"help": "The model card's language (ISO 639-1) of the texts."})
+    onnx: bool = field(
+        default=False,
+        metadata={
+            "help": "Also write ONNX graphs of every layer step into <export_dir>/onnx, checked against PyTorch, to "
+            "serve early exit on ONNX Runtime (berxit.onnx_runtime)."
+        },
+    )
     push_to_hub: bool = field(default=False, metadata={"help": "Push the folder to the Hub as --hub_model_id."})
     hub_model_id: str | None = field(default=None, metadata={"help": "The Hub repository, e.g. you/berxit-rt."})
 
@@ -49,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     model_dir, export_dir = Path(args.model_dir), Path(args.export_dir)
     sweep_dir = Path(args.sweep_dir) if args.sweep_dir else model_dir / SWEEP
     repo = args.hub_model_id or export_dir.name
-    export_run(model_dir, sweep_dir, export_dir, repo, args.license, args.language, args.overwrite)
+    export_run(model_dir, sweep_dir, export_dir, repo, args.license, args.language, args.overwrite, args.onnx)
     print((sweep_dir / "summary.md").read_text())
     print(f"Curve: {export_dir / 'curve.png'}")
     print(f"Exported: {export_dir}")

@@ -16,6 +16,8 @@ from ..artifacts.run_record import RUN_INFO, check_weights_belong, read_run
 from ..data.tokenizer import load_tokenizer
 from ..exit_rules.exit_rules import exit_rule_class
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..onnx_runtime.export import export_onnx
+from ..onnx_runtime.runner import ONNX_FOLDER
 from ..reporting.model_card import model_card
 
 MARKER = "berxit_export.json"  # tells an earlier export apart from anything else
@@ -23,7 +25,14 @@ OPERATING_POINT = "operating_point.json"
 
 
 def export_run(
-    model_dir: Path, sweep_dir: Path, export_dir: Path, repo: str, license: str, language: str, overwrite: bool
+    model_dir: Path,
+    sweep_dir: Path,
+    export_dir: Path,
+    repo: str,
+    license: str,
+    language: str,
+    overwrite: bool,
+    onnx: bool = False,
 ) -> None:
     """Writes the export of the run in `model_dir`, swept into `sweep_dir`, to `export_dir`.
 
@@ -54,6 +63,8 @@ def export_run(
         tokenizer.save_pretrained(folder)
         shutil.copyfile(sweep_dir / "curve.png", folder / "curve.png")
         card.save(folder / "README.md")
+        if onnx:  # checked against PyTorch before the folder is published
+            export_onnx(model, folder / ONNX_FOLDER)
         (folder / MARKER).write_text(json.dumps(operating, indent=2))
 
     replace_folder_atomic(export_dir, write)

@@ -1,0 +1,142 @@
+"""Exporting a BERxiT model to ONNX as its layer-step API: one graph for the embeddings and one per layer (the layer,
+its exit and the certainty head), so that a runner on ONNX Runtime can stop after any layer.
+
+Each layer graph builds the backbone's masks and positions from the 2-d attention mask itself, so the runner feeds
+only hidden states and the mask. Batch and length axes are dynamic. The export checks itself: ONNX Runtime's
+answers must equal PyTorch's on inputs of several lengths, or it raises, naming the family.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .runner import MANIFEST, OnnxBerxitModel, ServedConfig
+
+EMBEDDINGS = "embeddings.onnx"
+OPSET = 17
+CHECK_LENGTHS = ([9, 2, 5], [4], [16, 16, 1, 7])  # padded batches the self-check compares on
+TOLERANCE = 1e-4
+
+
+class _Embeddings(nn.Module):
+    def __init__(self, model, names: list[str]):
+        super().__init__()
+        self.model, self.names = model, names
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        given = dict(zip(self.names, inputs, strict=True))
+        hidden_states, _, _ = self.model.embed_inputs(
+            given["input_ids"], given["attention_mask"], given.get("token_type_ids"), None, None
+        )
+        return hidden_states  # (batch, length, hidden)
+
+
+class _Layer(nn.Module):
+    def __init__(self, model, index: int):
+        super().__init__()
+        self.model, self.index = model, index
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        context = self.model.layer_context(hidden_states, attention_mask, None)
+        return self.model.run_layer(self.index, hidden_states, attention_mask, context)  # states, logits, certainty
+
+
+def layer_file(index: int) -> str:
+    return f"layer_{index:02d}.onnx"
+
+
+def export_onnx(model, folder: str | Path, opset: int = OPSET) -> Path:
+    """Writes the ONNX graphs of `model` (a BERxiT model) and their manifest into `folder`; returns it.
+
+    The export runs in eval mode and leaves the model's mode as it was; it raises if ONNX Runtime's answers differ
+    from PyTorch's (beyond 1e-4) on the self-check inputs."""
+    import onnx
+    import onnxruntime
+
+    base = model.base_model
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = base.config
+    names = ["input_ids", "attention_mask"]
+    if base.adapter.type_vocab_size(config.backbone_config) > 0:
+        names.append("token_type_ids")
+    was_training = model.training
+    model.eval()
+    try:
+        example = _inputs(config, [6, 3])
+        dynamic = {name: {0: "batch", 1: "length"} for name in [*names, "hidden_states"]}
+        embeddings = _Embeddings(base, names).eval()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's notes on shapes it keeps dynamic
+            torch.onnx.export(
+                embeddings,
+                tuple(example[name] for name in names),
+                str(folder / EMBEDDINGS),
+                input_names=names,
+                output_names=["hidden_states"],
+                dynamic_axes={name: dynamic[name] for name in names},
+                opset_version=opset,
+                dynamo=False,
+            )
+            hidden_states = embeddings(*(example[name] for name in names))
+            for index in range(config.num_hidden_layers):
+                torch.onnx.export(
+                    _Layer(base, index).eval(),
+                    (hidden_states, example["attention_mask"]),
+                    str(folder / layer_file(index)),
+                    input_names=["hidden_states", "attention_mask"],
+                    output_names=["hidden_states_out", "logits", "certainty"],
+                    dynamic_axes={"hidden_states": dynamic["hidden_states"], "attention_mask": dynamic["input_ids"]},
+                    opset_version=opset,
+                    dynamo=False,
+                )
+    finally:
+        model.train(was_training)
+    manifest = {
+        "format": "berxit layer steps",
+        "embeddings": EMBEDDINGS,
+        "layers": [layer_file(index) for index in range(config.num_hidden_layers)],
+        "inputs": names,
+        "backbone": config.backbone_config.model_type,
+        "opset": opset,
+        "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    check_export(model, folder)
+    return folder
+
+
+def check_export(model, folder: Path) -> None:
+    """ONNX Runtime's every exit (logits and certainty) against PyTorch's on padded batches of several lengths."""
+    config = model.base_model.config
+    served = OnnxBerxitModel(folder.parent, onnx_folder=folder, config=ServedConfig.from_dict(config.to_dict()))
+    for lengths in CHECK_LENGTHS:
+        inputs = _inputs(config, lengths)
+        with torch.no_grad():
+            expected = model.base_model(**inputs, early_exit=False)
+        got = served.every_exit(**{name: value.numpy() for name, value in inputs.items()})
+        for name, reference in (("exit_logits", expected.exit_logits), ("certainties", expected.certainties)):
+            gap = float(abs(got[name] - reference.float().numpy()).max())
+            if not gap <= TOLERANCE:
+                raise ValueError(
+                    f"model: its {config.backbone_config.model_type} backbone does not export faithfully to ONNX "
+                    f"({name} differ by {gap:.2g} from PyTorch's on lengths {lengths}); not exported."
+                )
+
+
+def _inputs(config, lengths: list[int]) -> dict[str, torch.Tensor]:
+    """Right-padded random token ids (never a special id 0-2 nor padding) and their mask, token types 0."""
+    generator = torch.Generator().manual_seed(sum(lengths))
+    backbone = config.backbone_config
+    width = max(lengths)
+    input_ids = torch.randint(3, backbone.vocab_size, (len(lengths), width), generator=generator)
+    attention_mask = torch.zeros_like(input_ids)
+    for row, length in enumerate(lengths):
+        attention_mask[row, :length] = 1
+        input_ids[row, length:] = backbone.pad_token_id or 0
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": torch.zeros_like(input_ids)}

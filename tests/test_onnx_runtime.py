@@ -1,0 +1,86 @@
+"""Early exit on ONNX Runtime: the exported layer graphs, driven with the same rules, answer as the PyTorch model
+does on every family and rule, an export checks itself, and serving needs no PyTorch."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from tiny_models import FAMILIES, padded_batch, splitting_rule, tiny_model
+
+from berxit import BerxitForSequenceClassification
+from berxit.onnx_runtime.export import export_onnx
+from berxit.onnx_runtime.runner import OnnxBerxitModel
+from berxit.scripts import export
+
+LENGTHS = [9, 3, 12, 5, 12, 1, 7, 4]
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def exported(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param)
+    model = tiny_model(request.param, cls=BerxitForSequenceClassification)
+    model.save_pretrained(folder)
+    export_onnx(model, folder / "onnx")
+    return model, folder
+
+
+@pytest.mark.parametrize("rule", ["certainty", "entropy", "patience"])
+@pytest.mark.parametrize("padding", ["right", "left"])
+def test_onnx_runtime_answers_as_pytorch(exported, rule, padding):
+    model, folder = exported
+    served = OnnxBerxitModel(folder, threads=1)
+    input_ids, attention_mask = padded_batch(model, LENGTHS)
+    if padding == "left":  # each row's padding moved to its front
+        shifts = [input_ids.shape[1] - length for length in LENGTHS]
+        input_ids = torch.stack([row.roll(shift) for row, shift in zip(input_ids, shifts, strict=True)])
+        attention_mask = torch.stack([row.roll(shift) for row, shift in zip(attention_mask, shifts, strict=True)])
+    kwargs = splitting_rule(model.base_model, *padded_batch(model, LENGTHS), rule)
+    expected = model.early_exit_forward(input_ids, attention_mask=attention_mask, **kwargs)
+    got = served.early_exit(input_ids.numpy(), attention_mask.numpy(), **kwargs)
+    assert got.exit_layers.tolist() == expected.exit_layers.tolist()
+    np.testing.assert_allclose(got.logits, expected.logits.numpy(), atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(got.certainties, expected.certainties.numpy(), atol=1e-4, rtol=1e-4)
+    assert len(set(got.exit_layers.tolist())) > 1, "the test needs examples that leave at different layers"
+
+
+def test_the_manifest_records_graphs_and_versions(exported):
+    model, folder = exported
+    manifest = json.loads((folder / "onnx" / "berxit_onnx.json").read_text())
+    assert len(manifest["layers"]) == model.config.num_hidden_layers
+    assert manifest["backbone"] == model.config.backbone_config.model_type
+    assert set(manifest["versions"]) == {"torch", "onnx", "onnxruntime"} and manifest["opset"] >= 17
+
+
+def test_an_export_serves_its_operating_point_without_torch(tmp_path, finished_run):
+    export.main(["--model_dir", str(finished_run), "--export_dir", str(tmp_path / "export"), "--onnx"])
+    model = BerxitForSequenceClassification.from_pretrained(tmp_path / "export").eval()
+    input_ids, attention_mask = padded_batch(model, LENGTHS)
+    expected = model(input_ids, attention_mask=attention_mask)  # at the operating point in config.json
+    np.save(tmp_path / "input_ids.npy", input_ids.numpy())
+    np.save(tmp_path / "attention_mask.npy", attention_mask.numpy())
+    script = f"""
+import sys
+sys.modules["torch"] = None  # importing torch fails here
+import numpy as np
+from berxit.onnx_runtime.runner import OnnxBerxitModel
+served = OnnxBerxitModel({str(tmp_path / "export")!r})
+out = served.early_exit(np.load({str(tmp_path / "input_ids.npy")!r}), np.load({str(tmp_path / "attention_mask.npy")!r}))
+np.save({str(tmp_path / "layers.npy")!r}, out.exit_layers)
+np.save({str(tmp_path / "logits.npy")!r}, out.logits)
+assert sys.modules["torch"] is None
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert np.load(tmp_path / "layers.npy").tolist() == expected.exit_layers.tolist()
+    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected.logits.detach().numpy(), atol=1e-4)
+
+
+def test_an_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
+    from berxit.onnx_runtime import export as onnx_export
+
+    monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)  # no gap passes: the check must refuse, naming the family
+    with pytest.raises(ValueError, match="model: its bert backbone does not export faithfully to ONNX"):
+        export_onnx(tiny_model("bert"), tmp_path / "onnx")

@@ -103,12 +103,29 @@ def export_onnx(model, folder: str | Path, opset: int = OPSET) -> Path:
         "layers": [layer_file(index) for index in range(config.num_hidden_layers)],
         "inputs": names,
         "backbone": config.backbone_config.model_type,
+        "max_length": base.adapter.max_sequence_length(config.backbone_config),  # None: positions are relative
         "opset": opset,
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
     check_export(model, folder)
     return folder
+
+
+def quantize_int8(folder: str | Path, target: str | Path) -> Path:
+    """Writes an int8 copy of the export in `folder` into `target`: ONNX Runtime's dynamic quantisation of the
+    matrix products (the backbone's linear layers, int8 weights, activations quantised per batch); the exits' and the
+    certainty head's small 2-d layers (`Gemm`) stay fp32. Its answers move a little from fp32's, so an operating
+    point for it is best chosen on the int8 model itself."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder, target = Path(folder), Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    for name in [manifest["embeddings"], *manifest["layers"]]:
+        quantize_dynamic(folder / name, target / name, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+    (target / MANIFEST).write_text(json.dumps({**manifest, "quantization": "int8 (dynamic, MatMul weights)"}, indent=2))
+    return target
 
 
 def check_export(model, folder: Path) -> None:

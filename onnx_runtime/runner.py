@@ -17,6 +17,7 @@ import numpy as np
 from ..exit_rules.exit_rules import make_exit_rule
 
 ONNX_FOLDER = "onnx"  # where an export keeps its graphs, beside the Hub folder's safetensors
+ONNX_INT8_FOLDER = "onnx_int8"  # and their int8 copy (`berxit-export --onnx --quantize int8`)
 MANIFEST = "berxit_onnx.json"  # what the graphs are, in order, and the versions that made them
 
 
@@ -72,7 +73,8 @@ class OnnxBerxitModel:
     Args:
         folder: the export (with `config.json` and `onnx/`).
         threads: intra-op threads of every session (default: ONNX Runtime's, one per core).
-        onnx_folder: where the graphs lie, if not `folder/onnx`.
+        quantized: serve the int8 graphs (`folder/onnx_int8`) rather than the fp32 ones.
+        onnx_folder: where the graphs lie, if not `folder/onnx` (or `folder/onnx_int8`).
         config: the served settings, if not `folder/config.json`'s.
 
     Sessions run with every graph optimisation and with thread spinning off, so that idle threads between layer
@@ -83,17 +85,18 @@ class OnnxBerxitModel:
         self,
         folder: str | os.PathLike,
         threads: int | None = None,
+        quantized: bool = False,
         onnx_folder: str | os.PathLike | None = None,
         config: ServedConfig | None = None,
     ):
         import onnxruntime
 
         folder = Path(folder)
-        graphs = Path(onnx_folder) if onnx_folder is not None else folder / ONNX_FOLDER
+        default = folder / (ONNX_INT8_FOLDER if quantized else ONNX_FOLDER)
+        graphs = Path(onnx_folder) if onnx_folder is not None else default
         if not (graphs / MANIFEST).is_file():
-            raise ValueError(
-                f"model_dir: {folder} holds no ONNX export ({graphs / MANIFEST}); run berxit-export --onnx."
-            )
+            command = "berxit-export --onnx" + (" --quantize int8" if quantized else "")
+            raise ValueError(f"model_dir: {folder} holds no ONNX export ({graphs / MANIFEST}); run {command}.")
         self.manifest = json.loads((graphs / MANIFEST).read_text(encoding="utf-8"))
         self.config = config if config is not None else ServedConfig.from_json(folder / "config.json")
         options = onnxruntime.SessionOptions()

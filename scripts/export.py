@@ -42,10 +42,22 @@ class ExportArguments:
             "serve early exit on ONNX Runtime (berxit.onnx_runtime)."
         },
     )
+    quantize: str | None = field(
+        default=None,
+        metadata={
+            "help": "With --onnx, also write an int8 copy of the graphs into <export_dir>/onnx_int8 (ONNX Runtime's "
+            "dynamic quantisation of the backbone's matrix products).",
+            "choices": ["int8"],
+        },
+    )
     push_to_hub: bool = field(default=False, metadata={"help": "Push the folder to the Hub as --hub_model_id."})
     hub_model_id: str | None = field(default=None, metadata={"help": "The Hub repository, e.g. you/berxit-rt."})
 
     def __post_init__(self):
+        if self.quantize not in (None, "int8"):
+            raise ValueError(f"quantize: expected 'int8', got {self.quantize!r}.")
+        if self.quantize and not self.onnx:
+            raise ValueError("quantize: int8 graphs are made from the ONNX export; pass --onnx too.")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("hub_model_id: --push_to_hub needs the repository to push to, e.g. you/berxit-rt.")
 
@@ -56,7 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     model_dir, export_dir = Path(args.model_dir), Path(args.export_dir)
     sweep_dir = Path(args.sweep_dir) if args.sweep_dir else model_dir / SWEEP
     repo = args.hub_model_id or export_dir.name
-    export_run(model_dir, sweep_dir, export_dir, repo, args.license, args.language, args.overwrite, args.onnx)
+    export_run(
+        model_dir, sweep_dir, export_dir, repo, args.license, args.language, args.overwrite, args.onnx, args.quantize
+    )
     print((sweep_dir / "summary.md").read_text())
     print(f"Curve: {export_dir / 'curve.png'}")
     print(f"Exported: {export_dir}")

@@ -26,10 +26,13 @@ from ..data.tasks import read_texts
 from ..data.tokenizer import load_tokenizer
 from ..exit_rules.exit_rules import EXIT_RULES
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..onnx_runtime.predict import predict_onnx
+from ..onnx_runtime.runner import OnnxBerxitModel
 from ..serving.predict import predict
 from .arguments import command, parse_arguments
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
+RUNTIMES = ("pytorch", "onnxruntime")
 # The columns added to the input's: `predict`'s keys, with the label named as a prediction.
 COLUMNS = {"label": "predicted_label", "score": "score", "exit_layer": "exit_layer", "certainty": "certainty"}
 
@@ -55,14 +58,30 @@ class PredictArguments:
     )
     threshold: float | None = field(default=None, metadata={"help": "Threshold of the certainty or entropy rule."})
     patience: int | None = field(default=None, metadata={"help": "Patience of the patience rule."})
+    runtime: str = field(
+        default="pytorch",
+        metadata={
+            "help": "What runs the model: 'pytorch', or 'onnxruntime' for an export made with berxit-export --onnx "
+            "(batch by batch dynamic early exit on its ONNX graphs).",
+            "choices": list(RUNTIMES),
+        },
+    )
+    quantized: bool = field(
+        default=False,
+        metadata={"help": "With --runtime onnxruntime, serve the int8 graphs (berxit-export --quantize int8)."},
+    )
 
     def __post_init__(self):
+        if self.quantized and self.runtime != "onnxruntime":
+            raise ValueError("quantized: the int8 graphs run on ONNX Runtime; pass --runtime onnxruntime.")
         if Path(self.output).suffix.lower() not in OUTPUT_SUFFIXES:
             raise ValueError(f"output: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}, got {self.output}.")
         if Path(self.output).exists() and not self.overwrite:
             raise ValueError(f"output: {self.output} exists; pass --overwrite to replace it.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size: expected a number of rows >= 1, got {self.batch_size}.")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime: expected one of {RUNTIMES}, got {self.runtime!r}.")
         if self.max_length is not None and self.max_length < 2:
             raise ValueError(f"max_length: expected at least 2 tokens, got {self.max_length}.")
 
@@ -75,22 +94,26 @@ def main(argv: list[str] | None = None) -> None:
     taken = sorted(set(COLUMNS.values()) & set(columns))
     if taken:
         raise ValueError(f"input: its columns {taken} would be overwritten by the predictions; rename them.")
-    model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
     tokenizer = load_tokenizer(args.model_dir, "model_dir")
-    if torch.cuda.is_available():
-        model.cuda()
+    texts = [str(row[args.text_column]) for row in rows]
     pairs = None if args.text_pair_column is None else [str(row[args.text_pair_column]) for row in rows]
-    predictions = predict(
-        model,
-        tokenizer,
-        [str(row[args.text_column]) for row in rows],
-        pairs,
+    settings = dict(
         batch_size=args.batch_size,
         max_length=args.max_length,
         rule=args.rule,
         threshold=args.threshold,
         patience=args.patience,
     )
+    if args.runtime == "onnxruntime":
+        served = OnnxBerxitModel(args.model_dir, quantized=args.quantized)
+        layers_total = served.config.num_hidden_layers
+        predictions = predict_onnx(served, tokenizer, texts, pairs, **settings)
+    else:
+        model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
+        layers_total = model.config.num_hidden_layers
+        if torch.cuda.is_available():
+            model.cuda()
+        predictions = predict(model, tokenizer, texts, pairs, **settings)
     table = [
         {**row, **{column: answer[key] for key, column in COLUMNS.items()}}
         for row, answer in zip(rows, predictions, strict=True)
@@ -106,7 +129,6 @@ def main(argv: list[str] | None = None) -> None:
         text = "".join(json_text(row) + "\n" for row in table)
     write_text_atomic(args.output, text)
     layers = sum(row["exit_layer"] for row in predictions) / len(predictions)
-    layers_total = model.config.num_hidden_layers
     print(
         f"{len(predictions)} predictions written to {args.output} (average exit layer {layers:.2f} of {layers_total})."
     )

@@ -399,6 +399,12 @@ CLI_ARGUMENTS = [
     (sweep.main, ["--model_dir", "x", "--max_drop", "-0.5"], "max_drop: expected a number of points >= 0"),
     (export.main, ["--model_dir", "x", "--export_dir", "y", "--push_to_hub"], "hub_model_id: --push_to_hub needs"),
     (export.main, ["--model_dir", "x", "--export_dir", "y"], "model_dir: x/berxit_run.json is missing"),
+    (export.main, ["--model_dir", "x", "--export_dir", "y", "--quantize", "int8"], "quantize: int8 graphs are made"),
+    (
+        predict.main,
+        ["--model_dir", "x", "--input", "x.csv", "--output", "o.csv", "--quantized"],
+        "quantized: the int8 graphs run on ONNX Runtime",
+    ),
     (benchmark.main, ["--batch_sizes", "8,x"], "batch_sizes: expected comma-separated whole numbers >= 1"),
     (benchmark.main, ["--sequence_lengths", "0"], "sequence_lengths: expected comma-separated whole numbers"),
     (benchmark.main, ["--models", "gpt2"], "models: expected 'checkpoint' and/or 'random'"),

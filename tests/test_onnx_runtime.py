@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from tiny_models import FAMILIES, padded_batch, splitting_rule, tiny_model
@@ -13,7 +14,7 @@ from tiny_models import FAMILIES, padded_batch, splitting_rule, tiny_model
 from berxit import BerxitForSequenceClassification
 from berxit.onnx_runtime.export import export_onnx
 from berxit.onnx_runtime.runner import OnnxBerxitModel
-from berxit.scripts import export
+from berxit.scripts import export, predict
 
 LENGTHS = [9, 3, 12, 5, 12, 1, 7, 4]
 
@@ -65,6 +66,7 @@ def test_an_export_serves_its_operating_point_without_torch(tmp_path, finished_r
 import sys
 sys.modules["torch"] = None  # importing torch fails here
 import numpy as np
+import pandas as pd
 from berxit.onnx_runtime.runner import OnnxBerxitModel
 served = OnnxBerxitModel({str(tmp_path / "export")!r})
 out = served.early_exit(np.load({str(tmp_path / "input_ids.npy")!r}), np.load({str(tmp_path / "attention_mask.npy")!r}))
@@ -78,9 +80,38 @@ assert sys.modules["torch"] is None
     np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected.logits.detach().numpy(), atol=1e-4)
 
 
+def test_berxit_predict_on_onnx_runtime_answers_as_on_pytorch(tmp_path, finished_run, reviews_csv):
+    export.main(["--model_dir", str(finished_run), "--export_dir", str(tmp_path / "export"), "--onnx"])
+    argv = ["--model_dir", str(tmp_path / "export"), "--input", str(reviews_csv), "--text_column", "review"]
+    for runtime in ("pytorch", "onnxruntime"):
+        predict.main([*argv, "--output", str(tmp_path / f"{runtime}.csv"), "--runtime", runtime, "--batch_size", "8"])
+    on_torch, on_onnx = (pd.read_csv(tmp_path / f"{runtime}.csv") for runtime in ("pytorch", "onnxruntime"))
+    assert on_onnx["predicted_label"].tolist() == on_torch["predicted_label"].tolist()
+    assert on_onnx["exit_layer"].tolist() == on_torch["exit_layer"].tolist()
+    np.testing.assert_allclose(on_onnx["score"], on_torch["score"], atol=1e-4)
+    np.testing.assert_allclose(on_onnx["certainty"], on_torch["certainty"], atol=1e-4)
+
+
 def test_an_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
     from berxit.onnx_runtime import export as onnx_export
 
     monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)  # no gap passes: the check must refuse, naming the family
     with pytest.raises(ValueError, match="model: its bert backbone does not export faithfully to ONNX"):
         export_onnx(tiny_model("bert"), tmp_path / "onnx")
+
+
+def test_int8_graphs_quantise_the_backbone_and_stay_close(exported, tmp_path):
+    import onnx
+
+    from berxit.onnx_runtime.export import quantize_int8
+
+    model, folder = exported
+    quantize_int8(folder / "onnx", folder / "onnx_int8")
+    layer = onnx.load(folder / "onnx_int8" / "layer_00.onnx")
+    assert "MatMulInteger" in {node.op_type for node in layer.graph.node}
+    input_ids, attention_mask = padded_batch(model, LENGTHS)
+    fp32 = OnnxBerxitModel(folder).every_exit(input_ids.numpy(), attention_mask.numpy())
+    int8 = OnnxBerxitModel(folder, quantized=True).every_exit(input_ids.numpy(), attention_mask.numpy())
+    scale = np.abs(fp32["exit_logits"]).max()
+    assert np.abs(int8["exit_logits"] - fp32["exit_logits"]).max() < 0.1 * scale
+    assert np.abs(int8["certainties"] - fp32["certainties"]).max() < 0.1

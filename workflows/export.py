@@ -16,8 +16,8 @@ from ..artifacts.run_record import RUN_INFO, check_weights_belong, read_run
 from ..data.tokenizer import load_tokenizer
 from ..exit_rules.exit_rules import exit_rule_class
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..onnx_runtime.export import export_onnx
-from ..onnx_runtime.runner import ONNX_FOLDER
+from ..onnx_runtime.export import export_onnx, quantize_int8
+from ..onnx_runtime.runner import ONNX_FOLDER, ONNX_INT8_FOLDER
 from ..reporting.model_card import model_card
 
 MARKER = "berxit_export.json"  # tells an earlier export apart from anything else
@@ -33,6 +33,7 @@ def export_run(
     language: str,
     overwrite: bool,
     onnx: bool = False,
+    quantize: str | None = None,
 ) -> None:
     """Writes the export of the run in `model_dir`, swept into `sweep_dir`, to `export_dir`.
 
@@ -65,6 +66,8 @@ def export_run(
         card.save(folder / "README.md")
         if onnx:  # checked against PyTorch before the folder is published
             export_onnx(model, folder / ONNX_FOLDER)
+        if quantize == "int8":
+            quantize_int8(folder / ONNX_FOLDER, folder / ONNX_INT8_FOLDER)
         (folder / MARKER).write_text(json.dumps(operating, indent=2))
 
     replace_folder_atomic(export_dir, write)

@@ -26,6 +26,7 @@ from ..data import packaged_backbone_dir
 from ..data.tasks import rotten_tomatoes
 from ..reporting.tables import markdown_table
 from .models import load_models, packed_inputs, plain_twin
+from .onnx_variants import onnx_calls
 from .report import render
 from .thresholds import driven_thresholds, record_certainties, scalar_threshold
 from .timing import SAVINGS, measure, padding_gain, training_cost
@@ -61,7 +62,8 @@ def run_benchmark(args, output_dir: Path) -> dict:
                     torch.testing.assert_close(
                         twin(**first).logits, model(**first, early_exit=False).logits, atol=tolerance, rtol=tolerance
                     )
-            rows = measure(model, twin, inputs, thresholds, args)
+            extra = onnx_calls(model, twin, thresholds, args.threads, inputs) if args.runtime == "onnxruntime" else None
+            rows = measure(model, twin, inputs, thresholds, args, extra)
             run = {"model": name, "sequence_length": length, "thresholds": thresholds, "rows": rows}
             if name == "checkpoint":
                 run["padded_batch_32"] = padding_gain(model, twin, tokenizer, texts, length, args)

@@ -47,8 +47,11 @@ def timed_run(call, inputs, batch_size: int, whole: bool = False) -> tuple[float
     return time.perf_counter() - start, outputs
 
 
-def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[dict]:
-    """Interleaved timed runs of every variant at every batch size; one row per batch size and variant."""
+def measure(model, twin, inputs, thresholds: dict[str, object], args, extra_calls: dict | None = None) -> list[dict]:
+    """Interleaved timed runs of every variant at every batch size; one row per batch size and variant.
+
+    `extra_calls` (e.g. the ONNX Runtime variants) join the interleaving; a variant's realised speed-up is against
+    the plain model of its own runtime (`ort_plain`, `ort_int8_plain`, else `plain`)."""
     num_layers = model.config.num_hidden_layers
 
     def early_exit(threshold):
@@ -63,6 +66,7 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[di
     calls = {"plain": lambda batch: twin(**batch).logits, "no_exit": early_exit(1.0)}
     calls.update({variant: early_exit(threshold) for variant, threshold in thresholds.items()})
     calls.update({variant: scheduled(thresholds[saving]) for variant, saving in SCHEDULED.items()})
+    calls.update(extra_calls or {})
     times = {(batch_size, variant): [] for batch_size in args.batch_size_list for variant in calls}
     exit_layers = {"plain": torch.full((len(inputs["input_ids"]),), num_layers)}
     for _ in tqdm(range(args.repeats), desc="Timing repeats", unit="repeat"):
@@ -74,8 +78,8 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[di
                     exit_layers[variant] = torch.cat(outputs).cpu()
     rows = []
     for batch_size in args.batch_size_list:
-        plain = statistics.median(times[(batch_size, "plain")])
         for variant in calls:
+            plain = statistics.median(times[(batch_size, plain_of(variant))])
             median = statistics.median(times[(batch_size, variant)])
             depth = depth_metrics(exit_layers[variant], num_layers)
             ideal = depth["ideal_speedup"]
@@ -92,6 +96,14 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args) -> list[di
                 }
             )
     return rows
+
+
+def plain_of(variant: str) -> str:
+    """The plain model a variant is measured against: the same runtime's."""
+    for prefix in ("ort_int8_", "ort_"):
+        if variant.startswith(prefix):
+            return f"{prefix}plain"
+    return "plain"
 
 
 def padding_gain(model, twin, tokenizer, texts: list[str], length: int, args) -> dict:

@@ -99,11 +99,7 @@ class OnnxBerxitModel:
             raise ValueError(f"model_dir: {folder} holds no ONNX export ({graphs / MANIFEST}); run {command}.")
         self.manifest = json.loads((graphs / MANIFEST).read_text(encoding="utf-8"))
         self.config = config if config is not None else ServedConfig.from_json(folder / "config.json")
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if threads is not None:
-            options.intra_op_num_threads = threads
+        options = session_options(threads)
 
         def session(name: str):
             return onnxruntime.InferenceSession(str(graphs / name), options, providers=["CPUExecutionProvider"])
@@ -171,6 +167,19 @@ class OnnxBerxitModel:
             exit_rule.keep_rows(running)
             hidden_states, mask = _trim(hidden_states, mask)
         return OnnxEarlyExitOutput(logits=answers, exit_layers=exit_layers, certainties=certainties)
+
+
+def session_options(threads: int | None = None):
+    """ONNX Runtime session options for serving: every graph optimisation, `threads` intra-op threads (default: one
+    per core) and thread spinning off, so that idle threads between layer calls do not slow the next one."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    return options
 
 
 def _trim(hidden_states: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -45,6 +45,14 @@ class BenchmarkArguments:
     threads: int | None = field(default=None, metadata={"help": "torch threads (default: torch's choice)."})
     device: str = field(default="cpu", metadata={"help": "Where the models run.", "choices": ["cpu", "cuda"]})
     dtype: str = field(default="fp32", metadata={"help": "Weights' precision.", "choices": list(DTYPES)})
+    runtime: str = field(
+        default="pytorch",
+        metadata={
+            "help": "'onnxruntime' adds the ONNX Runtime variants (ort_plain, ort_no_exit, ort_exit_25/50/75, and "
+            "the same with ort_int8_) beside PyTorch's, interleaved; CPU and fp32 only.",
+            "choices": ["pytorch", "onnxruntime"],
+        },
+    )
 
     def __post_init__(self):
         self.batch_size_list = positive_ints(self.batch_sizes, "batch_sizes")
@@ -61,6 +69,12 @@ class BenchmarkArguments:
             raise ValueError(f"repeats: expected at least 1, got {self.repeats}.")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' asked for, and torch sees no CUDA device here.")
+        if self.runtime not in ("pytorch", "onnxruntime"):
+            raise ValueError(f"runtime: expected 'pytorch' or 'onnxruntime', got {self.runtime!r}.")
+        if self.runtime == "onnxruntime" and (self.device, self.dtype) != ("cpu", "fp32"):
+            raise ValueError(
+                "runtime: the ONNX Runtime variants run on the CPU in fp32; pass --device cpu --dtype fp32."
+            )
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype: expected one of {list(DTYPES)}, got {self.dtype!r}.")
 

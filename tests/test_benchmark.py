@@ -43,6 +43,24 @@ def test_benchmark_smoke(tmp_path):
     assert (tmp_path / "benchmark.md").read_text().startswith("# Batched early exit")
 
 
+def test_benchmark_adds_the_onnx_runtime_variants(tmp_path):
+    benchmark.main(
+        [
+            "--output_dir", str(tmp_path), "--models", "checkpoint", "--batch_sizes", "2",
+            "--sequence_lengths", "16", "--examples", "4", "--repeats", "1", "--train_steps", "0",
+            "--runtime", "onnxruntime", "--threads", "1",
+        ]
+    )  # fmt: skip
+    (run,) = json.loads((tmp_path / "benchmark.json").read_text())["runs"]
+    rows = {row["variant"]: row for row in run["rows"]}
+    for runtime in ("ort", "ort_int8"):
+        assert {f"{runtime}_{name}" for name in ("plain", "no_exit", "exit_25", "exit_50", "exit_75")} <= set(rows)
+        assert rows[f"{runtime}_plain"]["realised_speedup"] == 1.0  # each against its own runtime's plain model
+        assert rows[f"{runtime}_no_exit"]["avg_exit_layer"] == 6
+    # The same thresholds on the same certainties: ONNX Runtime fp32 exits where PyTorch does.
+    assert rows["ort_exit_50"]["avg_exit_layer"] == rows["exit_50"]["avg_exit_layer"]
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_plain_twin_is_the_family_classifier_with_our_final_exit(family):
     model = tiny_model(family, cls=BerxitForSequenceClassification)

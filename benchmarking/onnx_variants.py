@@ -5,48 +5,29 @@ thresholds (`ort_exit_25/50/75`), and the same with ONNX Runtime's int8 quantisa
 from __future__ import annotations
 
 import tempfile
-import warnings
 from pathlib import Path
 
 import torch
 
-from ..onnx_runtime.export import export_onnx, quantize_int8
-from ..onnx_runtime.runner import OnnxBerxitModel, ServedConfig, session_options
+from ..onnx_runtime.export import OPSET, export_graph, export_onnx, quantize_graph, quantize_int8
+from ..onnx_runtime.runner import OnnxBerxitModel, ServedConfig, open_session
 
 
 def onnx_calls(model, twin, thresholds: dict[str, object], threads: int | None, inputs: dict) -> dict:
     """`{variant: call(batch) -> exit layers}` for every ONNX Runtime variant (batches are torch dicts on the CPU).
 
     The graphs live in a temporary folder for the process's life (the calls hold their sessions)."""
-    import onnxruntime
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     folder = Path(tempfile.mkdtemp(prefix="berxit-onnx-benchmark-"))
     export_onnx(model, folder / "onnx")
     quantize_int8(folder / "onnx", folder / "onnx_int8")
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in inputs]
     example = {name: torch.ones(2, 8, dtype=torch.long) for name in names}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Logits(twin.eval(), names),
-            tuple(example.values()),
-            str(folder / "plain.onnx"),
-            input_names=names,
-            output_names=["logits"],
-            dynamic_axes={name: {0: "batch", 1: "length"} for name in names},
-            opset_version=17,
-            dynamo=False,
-        )
-    quantize_dynamic(
-        folder / "plain.onnx", folder / "plain_int8.onnx", op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8
-    )
+    export_graph(_Logits(twin.eval(), names), example, ["logits"], folder / "plain.onnx", OPSET)
+    quantize_graph(folder / "plain.onnx", folder / "plain_int8.onnx")
     config = ServedConfig.from_dict(model.config.to_dict())
     calls = {}
     for prefix, quantized, plain_file in (("ort", False, "plain.onnx"), ("ort_int8", True, "plain_int8.onnx")):
-        plain = onnxruntime.InferenceSession(
-            str(folder / plain_file), session_options(threads), providers=["CPUExecutionProvider"]
-        )
+        plain = open_session(folder / plain_file, threads)
         served = OnnxBerxitModel(folder, threads=threads, quantized=quantized, config=config)
         calls[f"{prefix}_plain"] = _plain_call(plain, names, model.config.num_hidden_layers)
         calls[f"{prefix}_no_exit"] = _exit_call(served, 1.0)

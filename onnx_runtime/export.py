@@ -69,32 +69,15 @@ def export_onnx(model, folder: str | Path, opset: int = OPSET) -> Path:
     model.eval()
     try:
         example = _inputs(config, [6, 3])
-        dynamic = {name: {0: "batch", 1: "length"} for name in [*names, "hidden_states"]}
         embeddings = _Embeddings(base, names).eval()
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the tracer's notes on shapes it keeps dynamic
-            torch.onnx.export(
-                embeddings,
-                tuple(example[name] for name in names),
-                str(folder / EMBEDDINGS),
-                input_names=names,
-                output_names=["hidden_states"],
-                dynamic_axes={name: dynamic[name] for name in names},
-                opset_version=opset,
-                dynamo=False,
-            )
-            hidden_states = embeddings(*(example[name] for name in names))
-            for index in range(config.num_hidden_layers):
-                torch.onnx.export(
-                    _Layer(base, index).eval(),
-                    (hidden_states, example["attention_mask"]),
-                    str(folder / layer_file(index)),
-                    input_names=["hidden_states", "attention_mask"],
-                    output_names=["hidden_states_out", "logits", "certainty"],
-                    dynamic_axes={"hidden_states": dynamic["hidden_states"], "attention_mask": dynamic["input_ids"]},
-                    opset_version=opset,
-                    dynamo=False,
-                )
+        inputs = {name: example[name] for name in names}
+        export_graph(embeddings, inputs, ["hidden_states"], folder / EMBEDDINGS, opset)
+        with torch.no_grad():
+            hidden_states = embeddings(*inputs.values())
+        layer_inputs = {"hidden_states": hidden_states, "attention_mask": example["attention_mask"]}
+        outputs = ["hidden_states_out", "logits", "certainty"]
+        for index in range(config.num_hidden_layers):
+            export_graph(_Layer(base, index).eval(), layer_inputs, outputs, folder / layer_file(index), opset)
     finally:
         model.train(was_training)
     manifest = {
@@ -112,18 +95,41 @@ def export_onnx(model, folder: str | Path, opset: int = OPSET) -> Path:
     return folder
 
 
+def export_graph(
+    module: nn.Module, inputs: dict[str, torch.Tensor], outputs: list[str], path: Path, opset: int
+) -> None:
+    """One ONNX graph of `module` called on `inputs` (by position, in order), with dynamic batch and length axes."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it keeps dynamic
+        torch.onnx.export(
+            module,
+            tuple(inputs.values()),
+            str(path),
+            input_names=list(inputs),
+            output_names=outputs,
+            dynamic_axes={name: {0: "batch", 1: "length"} for name in inputs},
+            opset_version=opset,
+            dynamo=False,
+        )
+
+
+def quantize_graph(source: Path, target: Path) -> None:
+    """ONNX Runtime's dynamic int8 quantisation of a graph's matrix products (`MatMul`; `Gemm` stays fp32)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(source, target, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+
+
 def quantize_int8(folder: str | Path, target: str | Path) -> Path:
     """Writes an int8 copy of the export in `folder` into `target`: ONNX Runtime's dynamic quantisation of the
     matrix products (the backbone's linear layers, int8 weights, activations quantised per batch); the exits' and the
     certainty head's small 2-d layers (`Gemm`) stay fp32. Its answers move a little from fp32's, so an operating
     point for it is best chosen on the int8 model itself."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     folder, target = Path(folder), Path(target)
     target.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     for name in [manifest["embeddings"], *manifest["layers"]]:
-        quantize_dynamic(folder / name, target / name, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+        quantize_graph(folder / name, target / name)
     (target / MANIFEST).write_text(json.dumps({**manifest, "quantization": "int8 (dynamic, MatMul weights)"}, indent=2))
     return target
 

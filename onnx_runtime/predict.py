@@ -9,7 +9,7 @@ import numpy as np
 from transformers.utils.logging import tqdm
 
 from ..exit_rules.exit_rules import make_exit_rule
-from ..serving.answers import answer_rows, checked_texts, encoded_batches
+from ..serving.answers import answer_rows, checked_texts, encoded_batches, input_length
 from .runner import OnnxBerxitModel
 
 ANSWER_FIELDS = ("logits", "exit_layers", "certainties")
@@ -32,9 +32,7 @@ def predict_onnx(
     The exit rule defaults to the export's operating point; `rule`, `threshold` and `patience` override it."""
     texts, text_pairs = checked_texts(texts, text_pairs)
     make_exit_rule(served.config, rule, threshold, patience)  # a bad setting fails before any work
-    if max_length is None:  # the tokenizer's limit, within what the backbone can embed
-        limit = served.manifest.get("max_length")
-        max_length = tokenizer.model_max_length if limit is None else min(tokenizer.model_max_length, limit)
+    max_length = input_length(tokenizer, max_length, served.manifest.get("max_length"))
     answers = []
     with tqdm(total=len(texts), desc="Predicting", unit="text", disable=not show_progress) as progress:
         for batch in encoded_batches(tokenizer, texts, text_pairs, batch_size, max_length, "np"):

@@ -89,8 +89,6 @@ class OnnxBerxitModel:
         onnx_folder: str | os.PathLike | None = None,
         config: ServedConfig | None = None,
     ):
-        import onnxruntime
-
         folder = Path(folder)
         default = folder / (ONNX_INT8_FOLDER if quantized else ONNX_FOLDER)
         graphs = Path(onnx_folder) if onnx_folder is not None else default
@@ -99,14 +97,9 @@ class OnnxBerxitModel:
             raise ValueError(f"model_dir: {folder} holds no ONNX export ({graphs / MANIFEST}); run {command}.")
         self.manifest = json.loads((graphs / MANIFEST).read_text(encoding="utf-8"))
         self.config = config if config is not None else ServedConfig.from_json(folder / "config.json")
-        options = session_options(threads)
-
-        def session(name: str):
-            return onnxruntime.InferenceSession(str(graphs / name), options, providers=["CPUExecutionProvider"])
-
-        self.embeddings = session(self.manifest["embeddings"])
+        self.embeddings = open_session(graphs / self.manifest["embeddings"], threads)
         self.embedding_inputs = [node.name for node in self.embeddings.get_inputs()]
-        self.layers = [session(name) for name in self.manifest["layers"]]
+        self.layers = [open_session(graphs / name, threads) for name in self.manifest["layers"]]
 
     def embed(self, input_ids, attention_mask=None, token_type_ids=None) -> tuple[np.ndarray, np.ndarray]:
         """The input of layer 0 `(batch, length, hidden)` and the 2-d mask."""
@@ -169,8 +162,8 @@ class OnnxBerxitModel:
         return OnnxEarlyExitOutput(logits=answers, exit_layers=exit_layers, certainties=certainties)
 
 
-def session_options(threads: int | None = None):
-    """ONNX Runtime session options for serving: every graph optimisation, `threads` intra-op threads (default: one
+def open_session(path: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session for serving: every graph optimisation, `threads` intra-op threads (default: one
     per core) and thread spinning off, so that idle threads between layer calls do not slow the next one."""
     import onnxruntime
 
@@ -179,7 +172,7 @@ def session_options(threads: int | None = None):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads is not None:
         options.intra_op_num_threads = threads
-    return options
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _trim(hidden_states: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,13 @@ def checked_texts(texts: Iterable[str], text_pairs: Iterable[str] | None) -> tup
     return texts, text_pairs
 
 
+def input_length(tokenizer, max_length: int | None, limit: int | None) -> int | None:
+    """`max_length` if given, else the tokenizer's limit within what the backbone can embed (`limit`; None: any)."""
+    if max_length is not None:
+        return max_length
+    return tokenizer.model_max_length if limit is None else min(tokenizer.model_max_length, limit)
+
+
 def encoded_batches(
     tokenizer, texts: list[str], text_pairs: list[str] | None, batch_size: int, max_length: int, tensors: str
 ) -> Iterator[dict]:

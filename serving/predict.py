@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from transformers.utils.logging import tqdm
 
-from .answers import answer_rows, checked_texts, encoded_batches
+from .answers import answer_rows, checked_texts, encoded_batches, input_length
 from .scheduler import LayerQueueScheduler
 
 
@@ -30,9 +30,8 @@ def predict(
     as in `early_exit_forward`."""
     texts, text_pairs = checked_texts(texts, text_pairs)
     scheduler = LayerQueueScheduler(model, batch_size, rule=rule, threshold=threshold, patience=patience)
-    if max_length is None:  # the tokenizer's limit, within what the backbone can embed
-        limit = model.base_model.adapter.max_sequence_length(model.config.backbone_config)
-        max_length = tokenizer.model_max_length if limit is None else min(tokenizer.model_max_length, limit)
+    limit = model.base_model.adapter.max_sequence_length(model.config.backbone_config)
+    max_length = input_length(tokenizer, max_length, limit)
     with tqdm(total=len(texts), desc="Predicting", unit="text", disable=not show_progress) as progress:
         batches = encoded_batches(tokenizer, texts, text_pairs, batch_size, max_length, "pt")
         out = scheduler.run(batches, progress)

@@ -148,12 +148,14 @@ class BerxitPreTrainedModel(PreTrainedModel):
         unexpected = set(loading_info["unexpected_keys"])
         used = pooler_keys(adapter, list(pooler or {}), backbone.base_model_prefix, unexpected) or {}
         unused = sorted(unexpected - set(used.values()))
-        unused_note = f"unused (not part of an encoder with exits): {', '.join(unused[:8])}" if unused else ""
+        unused_note = ""
+        if unused:
+            shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
+            unused_note = f" Checkpoint weights unused (not part of an encoder with exits): {shown}."
         logger.warning(
             f"{cls.__name__} starts from the {config.backbone_config.model_type} checkpoint "
             f"{pretrained_model_name_or_path}: every backbone weight is loaded; {copied}these weights are new and "
-            f"need fine-tuning: {', '.join(new_weights)}. The exits pool {config.exit_pooling!r}."
-            + (f" Checkpoint weights {unused_note}{' ...' if len(unused) > 8 else ''}." if unused else "")
+            f"need fine-tuning: {', '.join(new_weights)}. The exits pool {config.exit_pooling!r}." + unused_note
         )
         return model
 

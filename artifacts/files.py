@@ -55,12 +55,15 @@ def default_mode(path: Path, folder: bool = False) -> int:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Writes a sibling temporary file, then renames it over `path` (with the mode `path` has, or the umask's)."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike, content: bytes) -> None:
+    """`write_text_atomic` for bytes."""
     path = Path(path)
     mode = default_mode(path)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
-    ) as f:
-        f.write(text)
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
+        f.write(content)
     os.chmod(f.name, mode)
     os.replace(f.name, path)
 

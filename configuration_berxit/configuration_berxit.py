@@ -37,6 +37,10 @@ class BerxitConfig(PreTrainedConfig):
         patience (`int`, *optional*, defaults to 2):
             How many consecutive layers must agree with the previous one before the patience rule exits. With
             `exit_rule="patience"` this is the operating point a model in eval mode serves at.
+        exit_promise (`dict`, *optional*):
+            What the operating point promises, written by `berxit-sweep` beside it: the chooser, the risk
+            (`"harm"` or `"consistency"`), its limit `epsilon`, the `confidence`, the calibration examples and the
+            certified bound (see `berxit.evaluation.risk_control`). Read by the model card; serving ignores it.
         exit_pooling (`str`, *optional*, defaults to `"cls"`):
             What every exit (and so the certainty head) reads of its layer: `"cls"`, the [CLS] state (the paper's),
             or `"mean"`, the attention-masked mean over the layer's real tokens, for backbones trained for
@@ -62,6 +66,7 @@ class BerxitConfig(PreTrainedConfig):
     exit_rule: str = "certainty"
     exit_threshold: float | list[float] | None = None
     patience: int = 2
+    exit_promise: dict | None = None
     exit_pooling: str = "cls"
 
     def __post_init__(self, **kwargs):

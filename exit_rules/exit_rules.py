@@ -78,7 +78,8 @@ class ExitRule:
 
     @classmethod
     def settings(cls, num_layers: int) -> list:
-        """Every setting a sweep replays, from the most eager to exit to the least or the other way round."""
+        """Every setting a sweep replays, from the most eager to exit to the least; Learn then Test walks them back
+        from the safest."""
         raise NotImplementedError
 
     @classmethod
@@ -88,7 +89,8 @@ class ExitRule:
 
     @classmethod
     def save_setting(cls, config, setting: Any) -> None:
-        """Writes `setting` into the config as its operating point (with `exit_rule` set to this rule)."""
+        """Writes `setting` into the config as its operating point (with `exit_rule` set to this rule); None (no
+        setting was certified) makes the loaded model answer from the last layer."""
         raise NotImplementedError
 
     def __call__(self, layer: int, logits: torch.Tensor, certainty: torch.Tensor) -> torch.Tensor:
@@ -207,7 +209,9 @@ class PatienceRule(ExitRule):
 
     @classmethod
     def save_setting(cls, config, setting):
-        config.exit_rule, config.exit_threshold, config.patience = cls.name, None, setting
+        # No setting (nothing certified): a patience no streak reaches before the last layer, which then answers.
+        patience = config.num_hidden_layers if setting is None else setting
+        config.exit_rule, config.exit_threshold, config.patience = cls.name, None, patience
 
     def __call__(self, layer, logits, certainty):
         prediction = logits.argmax(-1)

@@ -13,7 +13,8 @@ RULES = ("certainty", "entropy", "patience")
 HYPERPARAMETERS = {"learning_rate": 2e-5, "batch_size": 8, "epochs": 3.0, "max_length": 128, "seed": 42}
 SST2_TRAIN_EXAMPLES = 8000  # SST-2 trains on this fixed subsample, to fit the grid on 2 CPU cores
 
-MAX_DROP = 1.0  # points: the drop an operating point may cost
+MAX_DROP = 1.0  # points: the drop an operating point may cost (its harm, certified by Learn then Test)
+CONFIDENCE = 0.9  # with which probability the operating point keeps MAX_DROP
 MIN_SAVED = 0.40  # the share of layers the certainty rule with alternating training should save at that drop
 FAST_TASKS = ("sst2", "stsb")  # where MIN_SAVED is the target
 CURVE_CLAIM_TASKS = ("rte", "mrpc")  # where the paper says alternating has the best curve
@@ -38,3 +39,8 @@ CLAIMS = {
 def run_file_name(strategy: str, seed: int) -> str:
     """A run's JSON name: `<strategy>.json` at the experiment's seed, `<strategy>.seed<N>.json` at another."""
     return f"{strategy}.json" if seed == HYPERPARAMETERS["seed"] else f"{strategy}.seed{seed}.json"
+
+
+def record_file_name(strategy: str, seed: int, split: str) -> str:
+    """The run's record of `split` (every exit's logits and certainty), beside its JSON."""
+    return run_file_name(strategy, seed).removesuffix(".json") + f".record_{split}.npz"

@@ -26,15 +26,17 @@ from ..artifacts.files import check_writable, write_text_atomic
 from ..data import label_mean, load_task, packaged_backbone_dir, tokenize
 from ..evaluation import ExitRecord, find_operating_point, record_exits, rules_for, task_metrics
 from ..evaluation.records import collect_outputs, padded_batches
+from ..evaluation.risk_control import Promise
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
-from .definition import MAX_DROP, run_file_name
+from .definition import CONFIDENCE, MAX_DROP, record_file_name, run_file_name
 
 
-def run_one(args, task_name: str, strategy: str) -> dict:
+def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRecord]]:
     """One run: `task_name` fine-tuned as `strategy` (a variant of `definition.VARIANTS`) with the settings in
-    `args` (`berxit-experiments`' arguments), recorded and swept; the run's JSON as a dict."""
+    `args` (`berxit-experiments`' arguments), recorded and swept; the run's JSON as a dict, and its records of
+    validation and test (none for plain fine-tuning)."""
     task = load_task(f"glue/{task_name}", glue_dir=args.glue_dir)
     splits = task.splits
     cap = args.sst2_train_examples if task_name == "sst2" else args.max_train_examples
@@ -104,10 +106,10 @@ def run_one(args, task_name: str, strategy: str) -> dict:
     model.eval()
     if strategy == "plain":
         result["test"] = plain_metrics(model, tokenized["test"], tokenizer, task.is_regression)
-        return result
+        return result, {}
     records = {split: record_exits(model, tokenized[split], tokenizer) for split in ("validation", "test")}
-    result.update(sweep_records(model.config, records, task.metric, MAX_DROP))
-    return result
+    result.update(sweep_records(model.config, records, task.metric, Promise("harm", MAX_DROP / 100, CONFIDENCE)))
+    return result, records
 
 
 def plain_metrics(model, dataset, tokenizer, is_regression: bool) -> dict:
@@ -115,23 +117,26 @@ def plain_metrics(model, dataset, tokenizer, is_regression: bool) -> dict:
     return task_metrics(outputs["logits"], outputs["labels"], is_regression)
 
 
-def sweep_records(config, records: dict[str, ExitRecord], metric: str, max_drop: float) -> dict:
-    """Per-exit metrics, the final layer, every rule's curve, and each rule's operating point within `max_drop`."""
+def sweep_records(config, records: dict[str, ExitRecord], metric: str, promise: Promise) -> dict:
+    """Per-exit metrics, the final layer, every rule's curve, and each rule's operating point as `promise` says."""
     test = records["test"]
     per_exit = [
         task_metrics(test.exit_logits[:, layer], test.labels, config.is_regression) for layer in range(test.num_layers)
     ]
     out = {"per_exit_test": per_exit, "final": {}, "curves_test": {}, "operating_points": {}}
     for rule in rules_for(config):
-        point = find_operating_point(config, records, rule, metric, max_drop)
+        point = find_operating_point(config, records, rule, metric, promise)
         out["final"] = point["final"]["test"]
         out["curves_test"][rule] = point["curves"]["test"]
         chosen = point["chosen"]
         out["operating_points"][rule] = {
             "setting": chosen["setting"],
+            "certified": chosen["certified"],
+            "certified_bound": chosen["bound"],
             "validation": chosen[metric],
             "test": point["on_test"],
         }
+    out["promise"] = {"risk": promise.risk, "epsilon": promise.epsilon, "confidence": promise.confidence}
     return out
 
 
@@ -146,8 +151,10 @@ def run_experiments(args) -> Path:
                     print(f"{task_name}/{strategy}: done already ({path})")
                     continue
                 print(f"{task_name}/{strategy}: training")
-                result = run_one(args, task_name, strategy)
+                result, records = run_one(args, task_name, strategy)
                 path.parent.mkdir(parents=True, exist_ok=True)
+                for split, record in records.items():  # before the JSON, which marks the run done
+                    record.save(path.parent / record_file_name(strategy, args.seed, split))
                 write_text_atomic(path, json.dumps(result, indent=1))
                 print(f"{task_name}/{strategy}: saved {path}")
     return results_dir

@@ -16,10 +16,13 @@ of its {num_layers} layers and a certainty head shared by all of them, fine-tune
 `{strategy}` training; each exit reads the {pooling} of its layer. Each input leaves at the first layer
 where the exit rule fires, so easy inputs use fewer layers.
 
-It serves at **{rule} {setting_name} {setting}**: on the test split, {metric} {test_metric:.3f} against
-{final_metric:.3f} for the final layer, with an average exit layer of {avg_exit_layer:.2f} of {num_layers}
-({saved_layers:.0%} of the layers saved). The setting was chosen on validation as the one saving the most layers
-within {max_drop:g} point(s) of the final layer's {metric}.
+It serves at **{serving}**: on the test split, {metric} {test_metric:.3f} (bootstrap {confidence:g} interval
+{test_low:.3f}–{test_high:.3f}) against {final_metric:.3f} for the final layer, with an average exit layer of
+{avg_exit_layer:.2f} of {num_layers} ({saved_layers:.0%} of the layers saved).
+
+**What it promises.** The setting was chosen on {calibration} ({calibration_examples} examples) as the one saving
+the most layers among those {chooser_says}: {statement}. {bound}It does not cover inputs from another
+distribution than the calibration examples (another domain, another split of the data).
 
 ## Use
 
@@ -49,7 +52,13 @@ def model_card(
     run_info: dict, operating: dict, results_markdown: str, config, repo: str, license: str, language: str
 ) -> ModelCard:
     """The card of a model trained as `run_info` says, serving at `operating` (from berxit-sweep)."""
-    metric, rule = operating["metric"], operating["rule"]
+    metric, rule, promise = operating["metric"], operating["rule"], operating["promise"]
+    setting_name = exit_rule_class(rule).setting_name
+    serving = "the last layer" if operating["setting"] is None else f"{rule} {setting_name} {operating['setting']}"
+    bound_result = []
+    if promise["certified"]:
+        label = f"certified upper bound on the {promise['risk']} risk (confidence {promise['confidence']:g})"
+        bound_result.append((f"{promise['risk']}_bound", label, promise["certified_bound"]))
     dataset = hub_dataset(run_info["data"]["dataset"])  # (Hub id, config name), or None for local data
     dataset_name = operating["dataset"]
     eval_results = [
@@ -64,9 +73,10 @@ def model_card(
             metric_value=round(float(value), 4),
         )
         for name, label, value in (
-            (metric, f"{metric} at the operating point ({rule} {operating['setting']})", operating["test"][metric]),
+            (metric, f"{metric} at the operating point ({serving})", operating["test"][metric]),
             (metric, f"{metric} of the final layer", operating["final_layer_test"]),
             ("saved_layers", "share of layers saved at the operating point", operating["test"]["saved_layers"]),
+            *bound_result,
         )
     ]
     card_data = ModelCardData(
@@ -88,16 +98,33 @@ def model_card(
         dataset=f"`{dataset[0]}`" if dataset else dataset_name,
         strategy=run_info["exit_strategy"],
         pooling={"cls": "[CLS] state", "mean": "mean over the real tokens"}[config.exit_pooling],
-        rule=rule,
-        setting_name=exit_rule_class(rule).setting_name,
-        setting=operating["setting"],
+        serving=serving,
         metric=metric,
         test_metric=operating["test"][metric],
+        test_low=operating["test"][f"{metric}_interval"][0],
+        test_high=operating["test"][f"{metric}_interval"][1],
+        confidence=promise["confidence"],
         final_metric=operating["final_layer_test"],
         avg_exit_layer=operating["test"]["avg_exit_layer"],
         saved_layers=operating["test"]["saved_layers"],
-        max_drop=operating["max_drop"],
+        calibration=promise["calibration"],
+        calibration_examples=promise["calibration_examples"],
+        chooser_says="certified by Learn then Test" if promise["chooser"] == "learn_then_test" else "it allows",
+        statement=promise["statement"],
+        bound=bound_sentence(promise),
         repo=repo,
         results=results_markdown,
     )
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}")
+
+
+def bound_sentence(promise: dict) -> str:
+    """What was certified at the chosen setting, or that nothing was."""
+    if promise["chooser"] != "learn_then_test":
+        return ""
+    if not promise["certified"]:
+        return "No setting was certified, so every input runs every layer. "
+    return (
+        f"At the chosen setting the certified bound on the {promise['risk']} risk is "
+        f"{100 * promise['certified_bound']:.2f}% (limit {100 * promise['epsilon']:g}%). "
+    )

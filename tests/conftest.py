@@ -55,5 +55,5 @@ def finished_run(tmp_path_factory, tiny_bert, reviews_csv) -> Path:
 
     model_dir = tmp_path_factory.mktemp("finished") / "model"
     train.main(train_args(tiny_bert, reviews_csv, model_dir))
-    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
+    sweep.main(["--model_dir", str(model_dir), "--chooser", "largest_within_drop", "--max_drop", "5"])
     return model_dir

@@ -285,7 +285,7 @@ def test_train_sweep_export_from_a_plain_checkpoint(tmp_path, family, minilm_dir
         ["--model_name_or_path", str(tmp_path / "plain"), "--output_dir", str(model_dir), *data, "--max_steps", "2"]
         + ["--per_device_train_batch_size", "8", "--report_to", "none", "--disable_tqdm", "true"]
     )
-    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
+    sweep.main(["--model_dir", str(model_dir), "--chooser", "largest_within_drop", "--max_drop", "5"])
     export.main(["--model_dir", str(model_dir), "--export_dir", str(tmp_path / "export")])
     exported = BerxitForSequenceClassification.from_pretrained(tmp_path / "export").eval()
     assert exported.config.backbone_config.model_type == family and exported.config.has_operating_point

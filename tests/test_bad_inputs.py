@@ -279,7 +279,7 @@ def test_training_into_a_finished_run_needs_overwrite(capsys, finished_run, tiny
 def test_overwriting_a_run_drops_its_stale_sweep(tmp_path, tiny_bert, reviews_csv):
     model_dir = tmp_path / "model"
     train.main(train_args(tiny_bert, reviews_csv, model_dir))
-    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
+    sweep.main(["--model_dir", str(model_dir), "--chooser", "largest_within_drop", "--max_drop", "5"])
     train.main(train_args(tiny_bert, reviews_csv, model_dir, "--overwrite_output_dir", "--seed", "7"))
     assert not (model_dir / "sweep").exists() and not (model_dir / ".berxit-final").exists()
     run_info = json.loads((model_dir / "berxit_run.json").read_text())
@@ -396,7 +396,7 @@ CLI_ARGUMENTS = [
     (train.main, ["--output_dir", "x", "--validation_fraction", "1.5"], "validation_fraction: expected a number"),
     (train.main, ["--output_dir", "x", "--ddp_find_unused_parameters", "false"], "ddp_find_unused_parameters: "),
     (sweep.main, ["--model_dir", "x", "--batch_size", "0"], "batch_size: expected a number of examples >= 1"),
-    (sweep.main, ["--model_dir", "x", "--max_drop", "-0.5"], "max_drop: expected a number of points >= 0"),
+    (sweep.main, ["--model_dir", "x", "--max_drop", "-0.5"], "max_drop: expected a number of points in .0, 100."),
     (export.main, ["--model_dir", "x", "--export_dir", "y", "--push_to_hub"], "hub_model_id: --push_to_hub needs"),
     (export.main, ["--model_dir", "x", "--export_dir", "y"], "model_dir: x/berxit_run.json is missing"),
     (export.main, ["--model_dir", "x", "--export_dir", "y", "--quantize", "int8"], "quantize: int8 graphs are made"),

@@ -4,6 +4,7 @@ and the push to a stand-in Hub on 127.0.0.1."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from huggingface_hub import ModelCard
 import berxit
 from berxit import BerxitForSequenceClassification
 from berxit.data import label_mean, load_task
-from berxit.scripts import export, sweep, train
+from berxit.scripts import check_promise, export, sweep, train
 
 TRAIN_ARGS = ["--max_steps", "4", "--per_device_train_batch_size", "8", "--report_to", "none", "--disable_tqdm", "true"]
 
@@ -26,7 +27,7 @@ def pipeline_run(tmp_path_factory, tiny_bert, reviews_csv):
     data = ["--dataset", str(reviews_csv), "--text_column", "review", "--label_column", "verdict", "--max_length", "32"]
     model_dir, export_dir = root / "model", root / "export"
     train.main(["--model_name_or_path", str(tiny_bert), "--output_dir", str(model_dir), *data, *TRAIN_ARGS])
-    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
+    sweep.main(["--model_dir", str(model_dir), "--chooser", "largest_within_drop", "--max_drop", "5"])
     export.main(["--model_dir", str(model_dir), "--export_dir", str(export_dir)])
     operating = json.loads((model_dir / "sweep" / "operating_point.json").read_text())
     return model_dir, operating, export_dir
@@ -49,6 +50,52 @@ def test_sweep_writes_curves_and_calibrates_the_checkpoint(pipeline_run):
     assert operating["validation"] >= final - 0.05 - 1e-9
 
 
+def test_default_sweep_keeps_a_promise_or_serves_the_last_layer(pipeline_run, tmp_path, capsys):
+    model_dir = tmp_path / "model"
+    shutil.copytree(pipeline_run[0], model_dir)
+    task = load_task(reviews_file(model_dir), text_column="review", label_column="verdict")
+    sweep.main(["--model_dir", str(model_dir)])  # Learn then Test, harm <= 1 point with probability 0.9
+    assert "No certainty setting is certified on the validation split" in capsys.readouterr().out
+    operating = json.loads((model_dir / "sweep" / "operating_point.json").read_text())
+    promise = operating["promise"]
+    assert operating["setting"] is None and promise["certified"] is False  # a few examples certify nothing
+    assert (promise["risk"], promise["epsilon"], promise["confidence"]) == ("harm", 0.01, 0.9)
+    assert promise["calibration_examples"] == len(task.splits["validation"])
+    lo, hi = operating["test"]["accuracy_interval"]
+    assert lo <= operating["test"]["accuracy"] <= hi
+    loaded = BerxitForSequenceClassification.from_pretrained(model_dir)
+    assert loaded.config.exit_promise == promise and not loaded.config.has_operating_point  # the last layer answers
+
+    texts = tmp_path / "traffic.csv"  # the user's own unlabelled texts, in the run's text column
+    pd.DataFrame({"review": [f"an unlabelled review, {i}" for i in range(300)]}).to_csv(texts, index=False)
+    argv = ["--model_dir", str(model_dir), "--calibration_file", str(texts), "--max_disagreement", "0.95"]
+    sweep.main(argv)
+    operating = json.loads((model_dir / "sweep" / "operating_point.json").read_text())
+    promise = operating["promise"]
+    assert (promise["risk"], promise["calibration"], promise["calibration_examples"]) == (
+        "consistency",
+        texts.name,
+        300,
+    )
+    assert promise["certified"] and promise["certified_bound"] <= 0.95 and operating["validation"] is None
+    assert operating["setting"] is not None
+    assert (model_dir / "sweep" / "summary.md").read_text().startswith("Each rule's setting was chosen on traffic.csv")
+
+    export.main(["--model_dir", str(model_dir), "--export_dir", str(tmp_path / "export")])
+    card = ModelCard.load(tmp_path / "export" / "README.md")
+    assert "**What it promises.**" in card.text and "traffic.csv (300 examples)" in card.text
+    bound = {result.metric_type: result.metric_value for result in card.data.eval_results}["consistency_bound"]
+    assert bound == pytest.approx(promise["certified_bound"], abs=1e-4)
+
+    check_promise.main(["--model_dir", str(model_dir), "--draws", "4"])
+    assert "random halves" in capsys.readouterr().out
+    assert len(json.loads((model_dir / "sweep" / "promise_check.json").read_text())["rows"]) == 6
+
+
+def reviews_file(model_dir):
+    return json.loads((model_dir / "berxit_run.json").read_text())["data"]["dataset"]
+
+
 def test_export_folder_is_hub_ready(pipeline_run):
     _, operating, export_dir = pipeline_run
     names = {path.name for path in export_dir.iterdir()}
@@ -65,7 +112,7 @@ def test_export_folder_is_hub_ready(pipeline_run):
     assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-classification"
     assert card.data.base_model is None and card.data.datasets is None  # a local checkpoint and a local CSV
     results = {result.metric_name: result for result in card.data.eval_results}
-    at_point = results[f"accuracy at the operating point (certainty {operating['setting']})"]
+    at_point = results[f"accuracy at the operating point (certainty threshold {operating['setting']})"]
     assert at_point.metric_value == pytest.approx(operating["test"]["accuracy"], abs=1e-4)
     assert at_point.dataset_split == "test" and at_point.task_type == "text-classification"
     assert results["share of layers saved at the operating point"].metric_value == pytest.approx(
@@ -169,8 +216,11 @@ def test_bad_cli_arguments_are_named(pipeline_run, tmp_path, capsys):
         capsys, train.main, ["--output_dir", str(blocker / "model"), *TRAIN_ARGS], "^berxit-train: error: output_dir: "
     )
     sweep_errors = {
-        "--max_drop -1": "^berxit-sweep: error: max_drop: expected a number of points >= 0",
+        "--max_drop -1": "^berxit-sweep: error: max_drop: expected a number of points in .0, 100.",
         f"--model_dir {tmp_path}": "^berxit-sweep: error: model_dir: expected a folder written by berxit-train",
+        "--max_drop 1 --max_disagreement 0.1": "^berxit-sweep: error: max_disagreement: give either --max_drop",
+        "--calibration_file texts.csv": "^berxit-sweep: error: calibration_file: unlabelled texts can certify only",
+        "--confidence 1": "^berxit-sweep: error: confidence: expected a probability in",
     }
     for arguments, expected in sweep_errors.items():
         argv = ["--model_dir", str(model_dir), *arguments.split()]

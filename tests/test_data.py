@@ -13,13 +13,14 @@ def test_rotten_tomatoes_split_is_fixed_and_disjoint():
     task = load_task()
     assert {name: len(split) for name, split in task.splits.items()} == {
         "train": 10248,
-        "validation": 1280,
-        "test": 1280,
+        "validation": 1280 - 7,  # reviews that repeat a training review verbatim are dropped
+        "test": 1280 - 5,
     }
+    assert task.dropped_duplicates == {"validation": 7, "test": 5}
     again = load_task()
     assert task.splits["test"]["text"] == again.splits["test"]["text"]
     texts = [set(split["text"]) for split in task.splits.values()]
-    assert not (texts[0] & texts[2]) or len(texts[0] & texts[2]) < 10  # only reviews that repeat verbatim
+    assert not (texts[0] & texts[1]) and not (texts[0] & texts[2])
     assert task.label_names == ["rotten", "fresh"] and task.metric == "accuracy"
 
 
@@ -29,8 +30,8 @@ def test_rotten_tomatoes_split_is_fixed_and_disjoint():
     [
         ("glue/rte", (2241, 249, 277), 2, "accuracy", True),
         ("glue/MRPC", (3301, 367, 408), 2, "f1", True),
-        ("glue/sts-b", (5174, 575, 1500), 1, "spearman", True),
-        ("glue/sst2", (60614, 6735, 872), 2, "accuracy", False),
+        ("glue/sts-b", (5174, 575 - 10, 1500 - 6), 1, "spearman", True),
+        ("glue/sst2", (67349, 436, 436), 2, "accuracy", False),  # validation and test: halves of dev
     ],
 )
 def test_glue_tasks_from_local_tsvs(name, sizes, num_labels, metric, pairs):
@@ -86,3 +87,17 @@ def test_bad_data_arguments_are_named(tmp_path):
         load_task(path, text_column="review", label_column="stars", validation_fraction=1.5)
     with pytest.raises(FileNotFoundError, match="dataset: no such file"):
         load_task(str(tmp_path / "missing.csv"))
+
+
+def test_validation_and_test_copies_of_training_texts_are_dropped(tmp_path):
+    from berxit.data.leakage import split_keys
+
+    path = tmp_path / "twice.csv"  # every review twice, once in other case and spacing
+    rows = [f"A film , number {i}" for i in range(100)] + [f"a  FILM , number {i}" for i in range(100)]
+    pd.DataFrame({"text": rows, "label": [i % 2 for i in range(200)]}).to_csv(path, index=False)
+    task = load_task(str(path))
+    train = set(split_keys(task.splits["train"]))
+    for split in ("validation", "test"):
+        assert task.dropped_duplicates[split] > 0
+        assert not train & set(split_keys(task.splits[split]))
+    assert sum(task.dropped_duplicates.values()) + sum(len(split) for split in task.splits.values()) == 200

@@ -5,6 +5,7 @@ import json
 import pytest
 from test_data import GLUE_DIR, needs_glue
 
+from berxit.evaluation import ExitRecord
 from berxit.reporting import results as results_report
 from berxit.scripts import experiments
 
@@ -25,6 +26,13 @@ def test_runs_save_json_resume_and_render(tmp_path, capsys):
     assert len(alternating["per_exit_test"]) == 6
     assert set(alternating["operating_points"]) == {"certainty", "entropy", "patience"}
     assert alternating["hyperparameters"]["learning_rate"] == 2e-5
+    assert alternating["promise"] == {"risk": "harm", "epsilon": 0.01, "confidence": 0.9}
+    assert alternating["operating_points"]["certainty"]["certified"] is False  # 16 examples certify nothing
+    records = {path.name for path in (results / "rte").glob("*.npz")}  # to choose again without retraining
+    assert records == {
+        f"{s}.record_{split}.npz" for s in ("alternating", "two_stage") for split in ("validation", "test")
+    }
+    assert len(ExitRecord.load(results / "rte" / "alternating.record_test.npz")) == 16
 
     experiments.main(argv)  # everything is there: nothing is trained again
     assert capsys.readouterr().out.count("done already") == 3

@@ -169,7 +169,7 @@ def test_a_relative_dataset_path_is_found_from_anywhere(tmp_path, tiny_bert, rev
     recorded = json.loads((model_dir / "berxit_run.json").read_text())["data"]["dataset"]
     assert recorded == str(tmp_path / "work" / "reviews.csv")
     monkeypatch.chdir(tmp_path)
-    sweep.main(["--model_dir", str(model_dir), "--max_drop", "5"])
+    sweep.main(["--model_dir", str(model_dir), "--chooser", "largest_within_drop", "--max_drop", "5"])
 
 
 def test_another_rule_needs_its_own_threshold(capsys, tmp_path, finished_run):

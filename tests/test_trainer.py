@@ -165,6 +165,12 @@ def test_metrics_report_every_exit_certainty_and_the_operating_point():
     assert BerxitMetrics(config, threshold=0.0)(prediction)["avg_exit_layer"] == 1.0  # τ = 0 is an operating point
     with pytest.raises(ValueError, match="threshold"):
         BerxitMetrics(config, threshold=2.0)
+    # Four examples certify no risk of 1 point; any risk at all is certified, and the most eager setting wins.
+    assert metrics["certified_certainty_saved_layers"] == 0.0 and metrics["certified_patience_saved_layers"] == 0.0
+    anything = BerxitMetrics(config, max_drop=100)(prediction)
+    assert anything["certified_certainty_saved_layers"] == pytest.approx(1 - 1 / 4)  # everyone leaves at layer 1
+    with pytest.raises(ValueError, match="confidence: expected a probability"):
+        BerxitMetrics(config, confidence=1.0)
 
 
 def test_regression_metrics(tmp_path):

@@ -8,7 +8,10 @@ import torch
 from transformers import EvalPrediction
 
 from ..evaluation.metrics import depth_metrics, task_metrics
-from ..exit_rules.exit_rules import exit_rule_class, make_exit_rule, replay_exits
+from ..evaluation.operating_point import choose_operating_point
+from ..evaluation.records import ExitRecord
+from ..evaluation.risk_control import Promise
+from ..exit_rules.exit_rules import exit_rule_class, make_exit_rule, replay_exits, rules_for
 from ..modeling_berxit.losses import certainty_targets
 
 
@@ -21,12 +24,27 @@ class BerxitMetrics:
     above wrong answers) or `certainty_spearman` (regression); and, where an operating point is known
     (`threshold`, or `config.exit_threshold`, or the patience rule), `early_exit_<metric>`, `avg_exit_layer` and
     `saved_layers` (`1 - avg_exit_layer / num_layers`).
+
+    And, for every rule the model can exit by, `certified_<rule>_saved_layers`: the share of layers the operating
+    point Learn then Test certifies on these examples would save (harm at most `max_drop` points with probability
+    `confidence`; 0 where nothing is certified), as `berxit-sweep` chooses it, so every evaluation shows what
+    early exit could save at a stated risk.
     """
 
-    def __init__(self, config, threshold: float | list[float] | None = None, rule: str | None = None):
+    def __init__(
+        self,
+        config,
+        threshold: float | list[float] | None = None,
+        rule: str | None = None,
+        max_drop: float = 1.0,
+        confidence: float = 0.9,
+    ):
         self.config = config
         self.rule = config.exit_rule if rule is None else rule
         self.threshold = threshold
+        if not 0 <= max_drop <= 100:
+            raise ValueError(f"max_drop: expected a number of points in [0, 100], got {max_drop}.")
+        self.promise = Promise("harm", max_drop / 100, confidence)  # refuses a confidence outside (0, 1)
         saved = exit_rule_class(self.rule).saved_setting(config)
         self.has_operating_point = threshold is not None or saved is not None
         if self.has_operating_point:
@@ -64,4 +82,10 @@ class BerxitMetrics:
                 metrics[f"early_exit_{name}"] = value
             depth = depth_metrics(exit_layers, num_layers)
             metrics["avg_exit_layer"], metrics["saved_layers"] = depth["avg_exit_layer"], depth["saved_layers"]
+
+        record = ExitRecord(exit_logits, certainties, labels)
+        for rule in rules_for(self.config):
+            metric = "spearman" if is_regression else "accuracy"  # only the chooser before compares it
+            chosen = choose_operating_point(self.config, record, rule, metric, self.promise)
+            metrics[f"certified_{rule}_saved_layers"] = chosen["saved_layers"]
         return metrics

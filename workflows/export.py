@@ -7,6 +7,7 @@ It is written beside its target and swapped in whole.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -101,7 +102,9 @@ def check_export_dir(export_dir: Path, sources: dict[str, Path], overwrite: bool
 def check_config_serves(config, operating: dict, sweep_dir: Path) -> None:
     """The card describes the sweep in `sweep_dir`: it must be the one whose operating point the config serves."""
     served = (config.exit_rule, exit_rule_class(config.exit_rule).saved_setting(config))
-    if served != (operating["rule"], operating["setting"]):
+    swept = copy.deepcopy(config)  # what the sweep wrote: its setting, or the last layer where none was certified
+    exit_rule_class(operating["rule"]).save_setting(swept, operating["setting"])
+    if served != (swept.exit_rule, exit_rule_class(swept.exit_rule).saved_setting(swept)):
         raise ValueError(
             f"sweep_dir: {sweep_dir} holds the {operating['rule']} operating point {operating['setting']}, but the "
             f"model's config.json serves {served[0]} at {served[1]} (written by another berxit-sweep); pass the "

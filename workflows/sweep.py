@@ -1,6 +1,7 @@
-"""The sweep of a fine-tuned model: one recorded pass over validation and one over test, every setting of every
-rule replayed from them, each rule's operating point chosen on validation and measured on test, and the chosen
-rule's point written into the checkpoint's config so that the loaded model serves there."""
+"""The sweep of a fine-tuned model: one recorded pass over validation and one over test (and one over a user's
+calibration texts), every setting of every rule replayed from them, each rule's operating point chosen on the
+calibration examples as the promise says and measured on test, and the chosen rule's point and promise written
+into the checkpoint's config so that the loaded model serves there."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from datasets import DatasetDict
+from datasets import Dataset, DatasetDict
+from transformers.utils import logging
 
 from ..artifacts.files import write_text_atomic
 from ..data import TaskData, tokenize
 from ..data.tokenizer import load_tokenizer
 from ..evaluation.operating_point import find_operating_point
 from ..evaluation.records import record_exits
+from ..evaluation.risk_control import Promise
 from ..exit_rules.exit_rules import check_rule_applies, rules_for
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..reporting.plots import plot_curves
 from ..reporting.tables import markdown_table
+
+logger = logging.get_logger(f"transformers.{__name__}")
 
 SPLITS = ("validation", "test")
 
@@ -28,39 +33,51 @@ def sweep_model(
     task: TaskData,
     max_length: int,
     output_dir: Path,
-    max_drop: float,
+    promise: Promise,
     rule: str,
     batch_size: int,
     weights_sha256: str,
+    calibration: Dataset | None = None,
+    calibration_name: str = "the validation split",
 ) -> tuple[dict, list[dict], Path]:
     """Sweeps the model in `model_dir` on `task`; writes summary.{md,csv}, curve_{split}.csv, curve.png,
-    operating_point.json and the records into `output_dir`, and `rule`'s operating point into the config.
+    operating_point.json and the records into `output_dir`, and `rule`'s operating point and its promise into the
+    config.
 
-    Returns the operating point, the summary rows and the plot's path.
+    Each rule's operating point is chosen on the calibration examples (`calibration`, texts without labels, else
+    the validation split) as `promise` says, and measured on test. Returns the operating point, the summary rows and
+    the plot's path.
     """
     model = BerxitForSequenceClassification.from_pretrained(model_dir)
     rule_class = check_rule_applies(model.config, rule)
     tokenizer = load_tokenizer(model_dir, "model_dir")
-    tokenized = tokenize(DatasetDict({split: task.splits[split] for split in SPLITS}), tokenizer, max_length)
+    splits = {split: task.splits[split] for split in SPLITS}
+    if calibration is not None:
+        splits["calibration"] = calibration
+    tokenized = tokenize(DatasetDict(splits), tokenizer, max_length)
     records = {}
-    for split in SPLITS:
+    for split in splits:
         records[split] = record_exits(model, tokenized[split], tokenizer, batch_size, description=f"Recording {split}")
-        records[split].save(output_dir / f"record_{split}.pt")
+        records[split].save(output_dir / f"record_{split}.npz")
+    if calibration is not None:  # the user's texts calibrate; validation is still reported
+        records = {"validation": records.pop("calibration"), "test": records["test"], "labelled": records["validation"]}
 
     config, metric = model.config, task.metric
-    points = {rule_: find_operating_point(config, records, rule_, metric, max_drop) for rule_ in rules_for(config)}
+    points = {rule_: find_operating_point(config, records, rule_, metric, promise) for rule_ in rules_for(config)}
     finals = next(iter(points.values()))["final"]
-    for split in SPLITS:
+    reported = "labelled" if calibration is not None else "validation"  # the labelled split beside test
+    for split in (reported, "test"):
         rows = [finals[split]] + [p for point in points.values() for p in point["curves"][split]]
-        pd.DataFrame(rows).to_csv(output_dir / f"curve_{split}.csv", index=False)
+        pd.DataFrame(rows).to_csv(output_dir / f"curve_{'validation' if split == reported else split}.csv", index=False)
 
-    summary = [summary_row(finals["validation"], finals["test"], metric)]
+    summary = [summary_row(finals["validation" if calibration is None else "labelled"], finals["test"], metric)]
     for rule_, point in points.items():
         summary.append(summary_row(point["chosen"], point["on_test"], metric))
-        if all(p["avg_exit_layer"] >= records["test"].num_layers for p in point["curves"]["validation"]):
-            print(f"Note: at no {rule_} setting did any validation example exit before the last layer.")
+        if all(p["avg_exit_layer"] >= records["test"].num_layers for p in point["curves"]["test"]):
+            logger.warning(f"At no {rule_} setting did any test example exit before the last layer.")
+    statement = promise_summary(promise, config.is_regression, len(records["validation"]), calibration_name)
     pd.DataFrame(summary).to_csv(output_dir / "summary.csv", index=False)
-    write_text_atomic(output_dir / "summary.md", markdown_table(summary))
+    write_text_atomic(output_dir / "summary.md", f"{statement}\n\n{markdown_table(summary)}")
     plot = plot_curves(
         {rule_: point["curves"]["test"] for rule_, point in points.items()},
         finals["test"],
@@ -68,34 +85,62 @@ def sweep_model(
         output_dir / "curve.png",
         f"{task.name}, test split",
         operating_points={rule_: point["on_test"] for rule_, point in points.items()},
-        operating_label=f"chosen on validation (≤ {max_drop:g}-point drop)",
+        operating_label=f"chosen on {calibration_name}",
     )
 
-    operating_row = next(row for row in summary if row["rule"] == rule)
+    point = points[rule]
+    chosen, on_test = point["chosen"], point["on_test"]
+    exit_promise = {  # what the operating point promises, as the config and the card state it
+        "chooser": promise.chooser,
+        "risk": promise.risk,
+        "epsilon": promise.epsilon,
+        "confidence": promise.confidence,
+        "calibration": calibration_name,
+        "calibration_examples": len(records["validation"]),
+        "certified": chosen["certified"],
+        "certified_bound": chosen["bound"],
+        "statement": promise.statement(config.is_regression),
+    }
     operating = {  # what the checkpoint now serves at, and what that gave on test
         "dataset": task.name,
         "metric": metric,
-        "max_drop": max_drop,
         "rule": rule,
-        "setting": operating_row["setting"],  # the threshold, or the patience
-        "validation": operating_row[f"validation_{metric}"],
-        "test": {key: operating_row[f"test_{key}"] for key in (metric, "avg_exit_layer", "saved_layers")},
+        "setting": chosen["setting"],  # the threshold, or the patience; None: the final layer answers
+        "promise": exit_promise,
+        "validation": chosen.get(metric),  # None where the calibration texts have no labels
+        "test": {
+            key: on_test[key]
+            for key in (metric, f"{metric}_interval", "drop_interval", "risk", "avg_exit_layer", "saved_layers")
+        },
         "final_layer_test": finals["test"][metric],
         "weights_sha256": weights_sha256,  # the weights these results belong to
     }
     write_text_atomic(output_dir / "operating_point.json", json.dumps(operating, indent=2))
-    rule_class.save_setting(config, operating["setting"])
+    rule_class.save_setting(config, chosen["setting"])
+    config.exit_promise = exit_promise
     write_text_atomic(model_dir / "config.json", config.to_json_string())
     return operating, summary, plot
 
 
-def summary_row(on_validation: dict, on_test: dict, metric: str) -> dict:
-    """One line of the summary: a setting chosen on validation, and what it does on test."""
+def promise_summary(promise: Promise, is_regression: bool, examples: int, calibration_name: str) -> str:
+    """The sentence above the sweep's table: what each rule's point promises, on what it was chosen."""
+    return (
+        f"Each rule's setting was chosen on {calibration_name} ({examples} examples) by {promise.chooser}: "
+        f"{promise.statement(is_regression)}. Test intervals: bootstrap, {promise.confidence:g}."
+    )
+
+
+def summary_row(on_calibration: dict, on_test: dict, metric: str) -> dict:
+    """One line of the summary: a setting chosen on the calibration examples, and what it does on test."""
+    interval = on_test.get(f"{metric}_interval", [None, None])
     return {
-        "rule": on_validation["rule"],
-        "setting": on_validation["setting"],
-        f"validation_{metric}": on_validation[metric],
+        "rule": on_calibration["rule"],
+        "setting": on_calibration["setting"],
+        f"validation_{metric}": on_calibration.get(metric),
+        "certified_bound": on_calibration.get("bound"),
         f"test_{metric}": on_test[metric],
+        f"test_{metric}_low": interval[0],
+        f"test_{metric}_high": interval[1],
         "test_avg_exit_layer": on_test["avg_exit_layer"],
         "test_saved_layers": on_test["saved_layers"],
         "test_ideal_speedup": on_test["ideal_speedup"],

@@ -370,4 +370,6 @@ def tokenize(splits: DatasetDict, tokenizer, max_length: int) -> DatasetDict:
             encoded["labels"] = batch["label"]
         return encoded
 
-    return splits.map(encode, batched=True, remove_columns=next(iter(splits.values())).column_names)
+    return DatasetDict(
+        {name: split.map(encode, batched=True, remove_columns=split.column_names) for name, split in splits.items()}
+    )

@@ -58,7 +58,8 @@ def test_the_card_describes_what_the_config_serves(capsys, tmp_path, finished_ru
     model_dir = tmp_path / "model"
     shutil.copytree(finished_run, model_dir)
     # A second sweep elsewhere writes its rule into config.json; the default sweep folder no longer describes it.
-    sweep.main(["--model_dir", str(model_dir), "--rule", "patience", "--output_dir", str(tmp_path / "patience")])
+    elsewhere = ["--output_dir", str(tmp_path / "patience"), "--chooser", "largest_within_drop", "--max_drop", "5"]
+    sweep.main(["--model_dir", str(model_dir), "--rule", "patience", *elsewhere])
     argv = ["--model_dir", str(model_dir), "--export_dir", str(tmp_path / "export")]
     err = one_line_error(capsys, export.main, argv)
     assert "sweep_dir: " in err and "serves patience" in err, err
@@ -265,7 +266,8 @@ def test_texts_that_look_like_values_are_texts(tmp_path, tiny_bert):
     from berxit.data import load_task
 
     task = load_task(str(source))
-    assert sorted(t for split in task.splits.values() for t in split["text"]) == sorted(texts)
+    kept = [t for split in task.splits.values() for t in split["text"]]  # held-out copies of train are dropped
+    assert set(kept) == set(texts) and len(kept) + sum(task.dropped_duplicates.values()) == len(texts)
     assert task.label_names == ["a", "b"]
     train.main(
         [

@@ -7,6 +7,7 @@ forward pass.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,11 +55,14 @@ class ExitRecord:
 
     @classmethod
     def load(cls, path: str | Path) -> ExitRecord:
-        with np.load(path, allow_pickle=False) as arrays:
-            labels = torch.from_numpy(arrays["labels"]) if "labels" in arrays else None
-            return cls(
-                torch.from_numpy(arrays["exit_logits"]).float(), torch.from_numpy(arrays["certainties"]).float(), labels
-            )
+        """A record `save` wrote; anything else (a truncated or foreign file) is refused naming the file."""
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                labels = torch.from_numpy(arrays["labels"]) if "labels" in arrays else None
+                logits, certainties = arrays["exit_logits"], arrays["certainties"]
+        except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as error:
+            raise ValueError(f"{path}: not a complete berxit record ({error}); run berxit-sweep again.") from None
+        return cls(torch.from_numpy(logits).float(), torch.from_numpy(certainties).float(), labels)
 
 
 def padded_batches(dataset, tokenizer, batch_size: int) -> DataLoader:

@@ -122,3 +122,6 @@ def test_records_round_trip_without_pickle(tmp_path):
     assert loaded.labels.tolist() == record.labels.tolist()
     ExitRecord(record.exit_logits, record.certainties, None).save(tmp_path / "texts.npz")
     assert ExitRecord.load(tmp_path / "texts.npz").labels is None
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "record.npz").read_bytes()[:100])
+    with pytest.raises(ValueError, match="cut.npz: not a complete berxit record"):
+        ExitRecord.load(tmp_path / "cut.npz")

@@ -30,17 +30,17 @@ def largest_within_drop(points: list[dict], final: dict, metric: str, max_drop: 
 def choose_operating_point(config, calibration: ExitRecord, rule: str, metric: str, promise: Promise) -> dict:
     """One rule's operating point on `calibration`: the chosen point of the rule's curve (`setting` None where
     nothing is certified: the final layer answers), with `certified` and the certified `bound` on the risk."""
-    points = {point["setting"]: point for point in curve(config, calibration, rule)}
     if promise.chooser == "largest_within_drop":
         final = evaluate_setting(config, calibration, None)
-        chosen = largest_within_drop(list(points.values()), final, metric, 100 * promise.epsilon)
+        chosen = largest_within_drop(curve(config, calibration, rule), final, metric, 100 * promise.epsilon)
         return {**chosen, "certified": None, "bound": None}
     certified = certified_settings(config, calibration, rule, promise)
     if not certified:
         return {**evaluate_setting(config, calibration, None), "rule": rule, "certified": False, "bound": None}
-    setting = max(certified, key=lambda item: points[item]["saved_layers"])  # ties: the safer, found first
-    bound = upper_bound(example_losses(config, calibration, rule, setting, promise.risk), promise.delta)
-    return {**points[setting], "certified": True, "bound": bound}
+    # Only the certified settings are replayed again; the most layers saved wins, ties go to the safer (first).
+    chosen = max((evaluate_setting(config, calibration, rule, s) for s in certified), key=lambda p: p["saved_layers"])
+    bound = upper_bound(example_losses(config, calibration, rule, chosen["setting"], promise.risk), promise.delta)
+    return {**chosen, "certified": True, "bound": bound}
 
 
 def find_operating_point(config, records: dict[str, ExitRecord], rule: str, metric: str, promise: Promise) -> dict:

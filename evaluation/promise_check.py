@@ -34,9 +34,9 @@ def check_promise(
     generator = np.random.default_rng(seed)
     halves = [generator.permutation(len(record)) for _ in range(draws)]
     size = len(record) // 2
-    choosers = [promise] + [replace(promise, chooser="largest_within_drop")] * (
-        promise.chooser != "largest_within_drop"
-    )
+    choosers = [promise]
+    if promise.chooser != "largest_within_drop":
+        choosers.append(replace(promise, chooser="largest_within_drop"))
     rows = []
     for rule in rules_for(config):
         for chooser in choosers:

@@ -65,10 +65,6 @@ class Promise:
     def delta(self) -> float:
         return 1.0 - self.confidence
 
-    @property
-    def needs_labels(self) -> bool:
-        return self.risk == "harm"
-
     def statement(self, is_regression: bool) -> str:
         """The promise in one sentence, for the sweep's summary and the model card."""
         if self.chooser == "largest_within_drop":

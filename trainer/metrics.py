@@ -84,8 +84,8 @@ class BerxitMetrics:
             metrics["avg_exit_layer"], metrics["saved_layers"] = depth["avg_exit_layer"], depth["saved_layers"]
 
         record = ExitRecord(exit_logits, certainties, labels)
+        metric = "spearman" if is_regression else "accuracy"  # only the chooser before compares it
         for rule in rules_for(self.config):
-            metric = "spearman" if is_regression else "accuracy"  # only the chooser before compares it
             chosen = choose_operating_point(self.config, record, rule, metric, self.promise)
             metrics[f"certified_{rule}_saved_layers"] = chosen["saved_layers"]
         return metrics

@@ -6,7 +6,9 @@ In one process, with every variant's runs interleaved (repeat -> batch size -> v
   (b) `no_exit`: `early_exit_forward` with a threshold nobody meets, the cost of our machinery;
   (c) `exit_25` / `exit_50` / `exit_75`: `early_exit_forward` at thresholds that save about 25/50/75% of layers;
   (d) `scheduler_50`: the layer-queue scheduler over all the examples at `exit_50`'s threshold, every layer call
-      a full batch of the row's size.
+      a full batch of the row's size;
+  (e) with `--runtime onnxruntime`, the same on ONNX Runtime (`ort_plain`, `ort_no_exit`, `ort_exit_*`,
+      `ort_scheduler_50`) and on its int8 model (`ort_int8_...`).
 At batch size 1, (c) is the one-example-at-a-time loop that earlier implementations run. `--device` and `--dtype`
 move every model (and the inputs) there.
 """

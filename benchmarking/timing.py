@@ -72,7 +72,7 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args, extra_call
     for _ in tqdm(range(args.repeats), desc="Timing repeats", unit="repeat"):
         for batch_size in args.batch_size_list:
             for variant, call in calls.items():
-                seconds, outputs = timed_run(call, inputs, batch_size, whole=variant in SCHEDULED)
+                seconds, outputs = timed_run(call, inputs, batch_size, whole=is_scheduled(variant))
                 times[(batch_size, variant)].append(seconds)
                 if variant != "plain":
                     exit_layers[variant] = torch.cat(outputs).cpu()
@@ -96,6 +96,11 @@ def measure(model, twin, inputs, thresholds: dict[str, object], args, extra_call
                 }
             )
     return rows
+
+
+def is_scheduled(variant: str) -> bool:
+    """Whether a variant is a layer-queue scheduler over every batch at once (on either runtime)."""
+    return variant.removeprefix("ort_int8_").removeprefix("ort_") in SCHEDULED
 
 
 def plain_of(variant: str) -> str:

@@ -99,3 +99,19 @@ def record_exits(model, dataset, tokenizer, batch_size: int = 64, description: s
     fields = ("exit_logits", "certainties") + (("labels",) if "labels" in dataset.column_names else ())
     outputs = collect_outputs(model, batches, fields, description, early_exit=False)  # whatever the config serves
     return ExitRecord(**{"labels": None, **outputs})
+
+
+def record_served_exits(
+    served, dataset, tokenizer, batch_size: int = 64, description: str = "Recording exits"
+) -> ExitRecord:
+    """`record_exits` for an export served on ONNX Runtime (`OnnxBerxitModel`, e.g. its int8 graphs): every layer
+    of its graphs on each padded batch."""
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    logits, certainties, labels = [], [], []
+    for batch in tqdm(padded_batches(dataset, tokenizer, batch_size), desc=description, unit="batch"):
+        if "labels" in batch:
+            labels.append(batch["labels"])
+        out = served.every_exit(*(batch[name].numpy() if name in batch else None for name in names))
+        logits.append(torch.from_numpy(out["exit_logits"]).float())  # (batch, layers, labels)
+        certainties.append(torch.from_numpy(out["certainties"]).float())  # (batch, layers)
+    return ExitRecord(torch.cat(logits), torch.cat(certainties), torch.cat(labels) if labels else None)

@@ -116,12 +116,22 @@ def export_graph(
 def quantize_graph(source: Path, target: Path) -> None:
     """ONNX Runtime's dynamic int8 quantisation of a graph's matrix products (`MatMul`; `Gemm` stays fp32).
 
-    Weights use 7 bits (`reduce_range`): on x86 CPUs without VNNI (AVX2 only) ONNX Runtime's u8 x s8 kernel
-    (VPMADDUBSW) saturates 8-bit weights and the answers drift far from fp32's; an export may be served on either.
+    Weights are signed, one scale per output channel, in 7 bits (`reduce_range`): on x86 CPUs without VNNI (AVX2
+    only) ONNX Runtime's u8 x s8 kernel (VPMADDUBSW) saturates 8-bit weights and the answers drift far from fp32's,
+    and an export may be served on either. Per-channel scales win back most of the bit (main job, final layer: 79.7
+    per tensor, 81.3 per channel, fp32 82.1); unsigned 8-bit weights (no saturation) keep 82.0 but their kernel
+    runs about a fifth slower here.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(source, target, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8, reduce_range=True)
+    quantize_dynamic(
+        source,
+        target,
+        op_types_to_quantize=["MatMul"],
+        weight_type=QuantType.QInt8,
+        reduce_range=True,
+        per_channel=True,
+    )
 
 
 def quantize_int8(folder: str | Path, target: str | Path) -> Path:
@@ -134,7 +144,8 @@ def quantize_int8(folder: str | Path, target: str | Path) -> Path:
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     for name in [manifest["embeddings"], *manifest["layers"]]:
         quantize_graph(folder / name, target / name)
-    (target / MANIFEST).write_text(json.dumps({**manifest, "quantization": "int8 (dynamic, MatMul weights)"}, indent=2))
+    quantization = "int8 (dynamic, MatMul weights per channel, 7 bits)"
+    (target / MANIFEST).write_text(json.dumps({**manifest, "quantization": quantization}, indent=2))
     return target
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exit_rules.exit_rules import make_exit_rule
+from ..exit_rules.exit_rules import exit_rule_class, make_exit_rule
 
 ONNX_FOLDER = "onnx"  # where an export keeps its graphs, beside the Hub folder's safetensors
 ONNX_INT8_FOLDER = "onnx_int8"  # and their int8 copy (`berxit-export --onnx --quantize int8`)
 MANIFEST = "berxit_onnx.json"  # what the graphs are, in order, and the versions that made them
+OPERATING_POINT = "operating_point.json"  # the graphs' own operating point, where one was chosen on them (int8)
 
 
 @dataclass
@@ -75,7 +76,8 @@ class OnnxBerxitModel:
         threads: intra-op threads of every session (default: ONNX Runtime's, one per core).
         quantized: serve the int8 graphs (`folder/onnx_int8`) rather than the fp32 ones.
         onnx_folder: where the graphs lie, if not `folder/onnx` (or `folder/onnx_int8`).
-        config: the served settings, if not `folder/config.json`'s.
+        config: the served settings, if not `folder/config.json`'s (with the graphs' own operating point where the
+            export chose one on them, as it does for the int8 graphs).
 
     Sessions run with every graph optimisation and with thread spinning off, so that idle threads between layer
     calls do not slow what runs next.
@@ -96,10 +98,21 @@ class OnnxBerxitModel:
             command = "berxit-export --onnx" + (" --quantize int8" if quantized else "")
             raise ValueError(f"model_dir: {folder} holds no ONNX export ({graphs / MANIFEST}); run {command}.")
         self.manifest = json.loads((graphs / MANIFEST).read_text(encoding="utf-8"))
-        self.config = config if config is not None else ServedConfig.from_json(folder / "config.json")
+        if config is None:
+            config = ServedConfig.from_json(folder / "config.json")
+            if (graphs / OPERATING_POINT).is_file():
+                point = json.loads((graphs / OPERATING_POINT).read_text(encoding="utf-8"))
+                exit_rule_class(point["rule"]).save_setting(config, point["setting"])
+        self.config = config
         self.embeddings = open_session(graphs / self.manifest["embeddings"], threads)
         self.embedding_inputs = [node.name for node in self.embeddings.get_inputs()]
         self.layers = [open_session(graphs / name, threads) for name in self.manifest["layers"]]
+
+    def row_steps(self):
+        """What the layer-queue scheduler runs on this export (`LayerQueueScheduler(served, batch_size)`)."""
+        from .row_steps import OnnxRowSteps
+
+        return OnnxRowSteps(self)
 
     def embed(self, input_ids, attention_mask=None, token_type_ids=None) -> tuple[np.ndarray, np.ndarray]:
         """The input of layer 0 `(batch, length, hidden)` and the 2-d mask."""

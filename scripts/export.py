@@ -12,9 +12,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..artifacts.run_record import SWEEP
+from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
+from ..data.tasks import split_fingerprints
+from ..onnx_runtime.runner import ONNX_INT8_FOLDER
+from ..workflows.calibrate_int8 import SUMMARY
 from ..workflows.export import export_run, push
-from .arguments import command, parse_arguments
+from .arguments import DataArguments, command, parse_arguments
 
 
 @dataclass
@@ -46,7 +49,8 @@ class ExportArguments:
         default=None,
         metadata={
             "help": "With --onnx, also write an int8 copy of the graphs into <export_dir>/onnx_int8 (ONNX Runtime's "
-            "dynamic quantisation of the backbone's matrix products).",
+            "dynamic quantisation of the backbone's matrix products), with its own operating point chosen on the "
+            "run's validation split by the sweep's rule and promise (onnx_int8/operating_point.json, summary.md).",
             "choices": ["int8"],
         },
     )
@@ -68,10 +72,28 @@ def main(argv: list[str] | None = None) -> None:
     model_dir, export_dir = Path(args.model_dir), Path(args.export_dir)
     sweep_dir = Path(args.sweep_dir) if args.sweep_dir else model_dir / SWEEP
     repo = args.hub_model_id or export_dir.name
+    task, max_length = None, None
+    if args.quantize:  # the int8 graphs choose their own operating point on the run's validation split
+        run_info = read_run(model_dir)
+        data_args = DataArguments(**run_info["data"])
+        task, max_length = data_args.load(), data_args.max_length
+        check_data_unchanged(run_info, split_fingerprints(task.splits))
     export_run(
-        model_dir, sweep_dir, export_dir, repo, args.license, args.language, args.overwrite, args.onnx, args.quantize
+        model_dir,
+        sweep_dir,
+        export_dir,
+        repo,
+        args.license,
+        args.language,
+        args.overwrite,
+        args.onnx,
+        args.quantize,
+        task,
+        max_length,
     )
     print((sweep_dir / "summary.md").read_text())
+    if args.quantize:
+        print((export_dir / ONNX_INT8_FOLDER / SUMMARY).read_text())
     print(f"Curve: {export_dir / 'curve.png'}")
     print(f"Exported: {export_dir}")
     if args.push_to_hub:

@@ -26,7 +26,6 @@ from ..data.tasks import read_texts
 from ..data.tokenizer import load_tokenizer
 from ..exit_rules.exit_rules import EXIT_RULES
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..onnx_runtime.predict import predict_onnx
 from ..onnx_runtime.runner import OnnxBerxitModel
 from ..serving.predict import predict
 from .arguments import command, parse_arguments
@@ -62,7 +61,7 @@ class PredictArguments:
         default="pytorch",
         metadata={
             "help": "What runs the model: 'pytorch', or 'onnxruntime' for an export made with berxit-export --onnx "
-            "(batch by batch dynamic early exit on its ONNX graphs).",
+            "(its ONNX graphs, on the same layer-queue scheduler).",
             "choices": list(RUNTIMES),
         },
     )
@@ -97,23 +96,14 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = load_tokenizer(args.model_dir, "model_dir")
     texts = [str(row[args.text_column]) for row in rows]
     pairs = None if args.text_pair_column is None else [str(row[args.text_pair_column]) for row in rows]
-    settings = dict(
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        rule=args.rule,
-        threshold=args.threshold,
-        patience=args.patience,
-    )
     if args.runtime == "onnxruntime":
-        served = OnnxBerxitModel(args.model_dir, quantized=args.quantized)
-        layers_total = served.config.num_hidden_layers
-        predictions = predict_onnx(served, tokenizer, texts, pairs, **settings)
+        model = OnnxBerxitModel(args.model_dir, quantized=args.quantized)
     else:
         model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
-        layers_total = model.config.num_hidden_layers
         if torch.cuda.is_available():
             model.cuda()
-        predictions = predict(model, tokenizer, texts, pairs, **settings)
+    settings = dict(rule=args.rule, threshold=args.threshold, patience=args.patience)
+    predictions = predict(model, tokenizer, texts, pairs, args.batch_size, args.max_length, **settings)
     table = [
         {**row, **{column: answer[key] for key, column in COLUMNS.items()}}
         for row, answer in zip(rows, predictions, strict=True)
@@ -130,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     write_text_atomic(args.output, text)
     layers = sum(row["exit_layer"] for row in predictions) / len(predictions)
     print(
-        f"{len(predictions)} predictions written to {args.output} (average exit layer {layers:.2f} of {layers_total})."
+        f"{len(predictions)} predictions written to {args.output} (average exit layer {layers:.2f} of "
+        f"{model.config.num_hidden_layers})."
     )
 
 

@@ -1,5 +1,5 @@
-"""Predictions for many texts at once: tokenized a batch at a time, answered by the layer-queue scheduler, returned
-in input order with each example's label, score, exit layer and certainty."""
+"""Predictions for many texts at once, on PyTorch or ONNX Runtime: tokenized a batch at a time, answered by the
+layer-queue scheduler, returned in input order with each example's label, score, exit layer and certainty."""
 
 from __future__ import annotations
 
@@ -26,13 +26,14 @@ def predict(
     """One dict per text: `label` (the class name; for regression the predicted value), `score` (the class's
     probability; None for regression), `exit_layer` (1-based) and `certainty`.
 
-    The exit rule defaults to the model's saved operating point; `rule`, `threshold` and `patience` override it
-    as in `early_exit_forward`."""
+    `model` is a BERxiT model in eval mode or an `OnnxBerxitModel` (an export served on ONNX Runtime). The exit
+    rule defaults to the model's saved operating point; `rule`, `threshold` and `patience` override it as in
+    `early_exit_forward`."""
     texts, text_pairs = checked_texts(texts, text_pairs)
     scheduler = LayerQueueScheduler(model, batch_size, rule=rule, threshold=threshold, patience=patience)
-    limit = model.base_model.adapter.max_sequence_length(model.config.backbone_config)
-    max_length = input_length(tokenizer, max_length, limit)
+    steps = scheduler.steps
+    max_length = input_length(tokenizer, max_length, steps.max_length)
     with tqdm(total=len(texts), desc="Predicting", unit="text", disable=not show_progress) as progress:
-        batches = encoded_batches(tokenizer, texts, text_pairs, batch_size, max_length, "pt")
+        batches = encoded_batches(tokenizer, texts, text_pairs, batch_size, max_length, steps.tensors)
         out = scheduler.run(batches, progress)
-    return answer_rows(out.logits.float().numpy(), out.exit_layers.numpy(), out.certainties.numpy(), model.config)
+    return answer_rows(*steps.numpy(out), steps.config)

@@ -20,7 +20,7 @@ from transformers import DistilBertConfig, GPT2Config
 from berxit import BerxitConfig, BerxitForSequenceClassification, BerxitMetrics, BerxitModel, BerxitTrainingArguments
 from berxit.artifacts.files import sha256_file
 from berxit.data import load_task
-from berxit.scripts import benchmark, experiments, export, predict, sweep, train
+from berxit.scripts import benchmark, experiments, export, predict, serving_speed, sweep, train
 
 IDS, MASK = padded_batch(tiny_model(), [5, 2])
 LIMIT = 64  # the tiny models' position table
@@ -418,6 +418,8 @@ CLI_ARGUMENTS = [
     ),
     (predict.main, ["--model_dir", "x", "--input", "x.csv", "--output", "o.csv", "--batch_size", "0"], "batch_size: "),
     (predict.main, ["--model_dir", "x", "--input", "missing.csv", "--output", "o.csv"], "input: no such file"),
+    (serving_speed.main, ["--model_dir", "x", "--export_dir", "y"], "export_dir: y holds no ONNX graphs"),
+    (serving_speed.main, ["--model_dir", "x", "--export_dir", "y", "--repeats", "0"], "repeats: expected at least 1"),
 ]
 
 

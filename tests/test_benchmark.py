@@ -54,11 +54,13 @@ def test_benchmark_adds_the_onnx_runtime_variants(tmp_path):
     (run,) = json.loads((tmp_path / "benchmark.json").read_text())["runs"]
     rows = {row["variant"]: row for row in run["rows"]}
     for runtime in ("ort", "ort_int8"):
-        assert {f"{runtime}_{name}" for name in ("plain", "no_exit", "exit_25", "exit_50", "exit_75")} <= set(rows)
+        names = ("plain", "no_exit", "exit_25", "exit_50", "exit_75", "scheduler_50")
+        assert {f"{runtime}_{name}" for name in names} <= set(rows)
         assert rows[f"{runtime}_plain"]["realised_speedup"] == 1.0  # each against its own runtime's plain model
         assert rows[f"{runtime}_no_exit"]["avg_exit_layer"] == 6
     # The same thresholds on the same certainties: ONNX Runtime fp32 exits where PyTorch does.
     assert rows["ort_exit_50"]["avg_exit_layer"] == rows["exit_50"]["avg_exit_layer"]
+    assert rows["ort_scheduler_50"]["avg_exit_layer"] == rows["scheduler_50"]["avg_exit_layer"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)

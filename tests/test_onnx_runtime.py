@@ -15,6 +15,7 @@ from berxit import BerxitForSequenceClassification
 from berxit.onnx_runtime.export import export_onnx
 from berxit.onnx_runtime.runner import OnnxBerxitModel
 from berxit.scripts import export, predict
+from berxit.serving import LayerQueueScheduler
 
 LENGTHS = [9, 3, 12, 5, 12, 1, 7, 4]
 
@@ -47,6 +48,20 @@ def test_onnx_runtime_answers_as_pytorch(exported, rule, padding):
     assert len(set(got.exit_layers.tolist())) > 1, "the test needs examples that leave at different layers"
 
 
+@pytest.mark.parametrize("rule", ["certainty", "patience"])
+def test_the_layer_queue_scheduler_runs_on_onnx_runtime(exported, rule):
+    model, folder = exported
+    input_ids, attention_mask = padded_batch(model, LENGTHS)
+    kwargs = splitting_rule(model.base_model, input_ids, attention_mask, rule)
+    batches = [{"input_ids": input_ids[i : i + 3], "attention_mask": attention_mask[i : i + 3]} for i in (0, 3, 6)]
+    expected = LayerQueueScheduler(model, batch_size=3, **kwargs).run(batches)
+    numpy_batches = [{name: value.numpy() for name, value in batch.items()} for batch in batches]
+    got = LayerQueueScheduler(OnnxBerxitModel(folder, threads=1), batch_size=3, **kwargs).run(numpy_batches)
+    assert got.exit_layers.tolist() == expected.exit_layers.tolist()
+    np.testing.assert_allclose(got.logits, expected.logits.numpy(), atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(got.certainties, expected.certainties.numpy(), atol=1e-4, rtol=1e-4)
+
+
 def test_the_manifest_records_graphs_and_versions(exported):
     model, folder = exported
     manifest = json.loads((folder / "onnx" / "berxit_onnx.json").read_text())
@@ -72,11 +87,16 @@ served = OnnxBerxitModel({str(tmp_path / "export")!r})
 out = served.early_exit(np.load({str(tmp_path / "input_ids.npy")!r}), np.load({str(tmp_path / "attention_mask.npy")!r}))
 np.save({str(tmp_path / "layers.npy")!r}, out.exit_layers)
 np.save({str(tmp_path / "logits.npy")!r}, out.logits)
+from berxit.serving import LayerQueueScheduler
+queued = LayerQueueScheduler(served, batch_size=3).run([{{"input_ids": np.load({str(tmp_path / "input_ids.npy")!r}),
+    "attention_mask": np.load({str(tmp_path / "attention_mask.npy")!r})}}])
+np.save({str(tmp_path / "queued.npy")!r}, queued.exit_layers)
 assert sys.modules["torch"] is None
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert np.load(tmp_path / "layers.npy").tolist() == expected.exit_layers.tolist()
+    assert np.load(tmp_path / "queued.npy").tolist() == expected.exit_layers.tolist()
     np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected.logits.detach().numpy(), atol=1e-4)
 
 
@@ -115,3 +135,45 @@ def test_int8_graphs_quantise_the_backbone_and_stay_close(exported, tmp_path):
     scale = np.abs(fp32["exit_logits"]).max()
     assert np.abs(int8["exit_logits"] - fp32["exit_logits"]).max() < 0.1 * scale
     assert np.abs(int8["certainties"] - fp32["certainties"]).max() < 0.1
+
+
+def test_the_int8_export_chooses_its_own_operating_point(tmp_path, finished_run):
+    argv = ["--model_dir", str(finished_run), "--export_dir", str(tmp_path / "export"), "--onnx", "--quantize", "int8"]
+    export.main(argv)
+    fp32 = json.loads((finished_run / "sweep" / "operating_point.json").read_text())
+    int8 = json.loads((tmp_path / "export" / "onnx_int8" / "operating_point.json").read_text())
+    assert int8["rule"] == fp32["rule"] and int8["quantization"] == "int8"
+    assert {key: int8["promise"][key] for key in ("risk", "epsilon", "confidence", "chooser")} == {
+        key: fp32["promise"][key] for key in ("risk", "epsilon", "confidence", "chooser")
+    }
+    served = OnnxBerxitModel(tmp_path / "export", quantized=True)
+    assert served.config.exit_rule == int8["rule"] and served.config.exit_threshold == int8["setting"]
+    assert OnnxBerxitModel(tmp_path / "export").config.exit_threshold == fp32["setting"]  # fp32 keeps the sweep's
+    summary = (tmp_path / "export" / "onnx_int8" / "summary.md").read_text()
+    assert "fp32_accuracy" in summary and "int8_certainty_auroc" in summary
+
+
+def test_serving_speed_times_every_runtime_on_the_test_split(tmp_path, finished_run):
+    from berxit.scripts import serving_speed
+
+    argv = ["--model_dir", str(finished_run), "--export_dir", str(tmp_path / "export"), "--onnx", "--quantize", "int8"]
+    export.main(argv)
+    serving_speed.main(
+        ["--model_dir", str(finished_run), "--export_dir", str(tmp_path / "export"), "--repeats", "1", "--threads", "1"]
+    )
+    rows = {
+        row["variant"]: row
+        for row in json.loads((finished_run / "serving_speed" / "serving_speed.json").read_text())["rows"]
+    }
+    assert set(rows) == {
+        "PyTorch, every layer",
+        "ONNX Runtime, every layer",
+        "ONNX Runtime int8, every layer",
+        "berxit on PyTorch",
+        "berxit on ONNX Runtime",
+        "berxit on ONNX Runtime int8",
+    }
+    assert rows["PyTorch, every layer"]["speedup"] == 1.0 and all(row["examples_per_s"] > 0 for row in rows.values())
+    # The same operating point on the same weights: fp32 graphs answer and exit as PyTorch does.
+    for key in ("avg_exit_layer", "accuracy"):
+        assert rows["berxit on ONNX Runtime"][key] == pytest.approx(rows["berxit on PyTorch"][key], abs=1e-6)

@@ -14,12 +14,15 @@ from pathlib import Path
 
 from ..artifacts.files import check_writable, read_json, replace_folder_atomic
 from ..artifacts.run_record import RUN_INFO, check_weights_belong, read_run
+from ..data import TaskData
 from ..data.tokenizer import load_tokenizer
+from ..evaluation.records import ExitRecord
 from ..exit_rules.exit_rules import exit_rule_class
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..onnx_runtime.export import export_onnx, quantize_int8
 from ..onnx_runtime.runner import ONNX_FOLDER, ONNX_INT8_FOLDER
 from ..reporting.model_card import model_card
+from .calibrate_int8 import calibrate_int8
 
 MARKER = "berxit_export.json"  # tells an earlier export apart from anything else
 OPERATING_POINT = "operating_point.json"
@@ -35,8 +38,13 @@ def export_run(
     overwrite: bool,
     onnx: bool = False,
     quantize: str | None = None,
+    task: TaskData | None = None,
+    max_length: int | None = None,
 ) -> None:
     """Writes the export of the run in `model_dir`, swept into `sweep_dir`, to `export_dir`.
+
+    With `quantize="int8"`, the int8 graphs get their own operating point, chosen on `task`'s validation split
+    (tokenized to `max_length`) with the sweep's rule and promise (`workflows.calibrate_int8`).
 
     Only an earlier berxit export is replaced, and only with `overwrite`; a folder that is, holds or lies inside the
     run or the sweep is refused, and so are results made for other weights than the run's, or a sweep whose
@@ -69,6 +77,10 @@ def export_run(
             export_onnx(model, folder / ONNX_FOLDER)
         if quantize == "int8":
             quantize_int8(folder / ONNX_FOLDER, folder / ONNX_INT8_FOLDER)
+            fp32_test = sweep_dir / "record_test.npz"  # the sweep's, for the table against fp32
+            fp32_test = ExitRecord.load(fp32_test) if fp32_test.is_file() else None
+            graphs = folder / ONNX_INT8_FOLDER
+            calibrate_int8(graphs, model.config, task, tokenizer, max_length, operating, fp32_test)
         (folder / MARKER).write_text(json.dumps(operating, indent=2))
 
     replace_folder_atomic(export_dir, write)

@@ -1,0 +1,46 @@
+"""How good each exit is and how well the scores an exit rule reads tell its right answers from its wrong ones:
+per exit, the task metric, the certainty head's AUROC and Brier score against that exit's correctness, and (for
+classes) the same AUROC for the exit's own max-softmax, the score entropy-like rules lean on."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..modeling_berxit.losses import certainty_targets
+from .metrics import task_metrics
+from .records import ExitRecord
+
+
+def exit_quality(config, record: ExitRecord) -> list[dict]:
+    """One row per exit (1-based `exit`): its task metrics, `certainty_auroc`, `certainty_brier` and, for classes,
+    `softmax_auroc`; an AUROC is NaN where that exit is right on every example or on none (regression: the
+    Spearman correlation of certainty with `1 - tanh(|error|)`, as `certainty_spearman`)."""
+    from scipy.stats import spearmanr
+
+    labels = record.labels.float() if config.is_regression else record.labels
+    correct = certainty_targets(record.exit_logits, labels, config.is_regression)  # (examples, layers)
+    rows = []
+    for layer in range(record.num_layers):
+        logits, certainty, right = record.exit_logits[:, layer], record.certainties[:, layer], correct[:, layer]
+        row = {"exit": layer + 1, **task_metrics(logits, labels, config.is_regression)}
+        row["certainty_brier"] = float(((certainty - right) ** 2).mean())
+        if config.is_regression:
+            row["certainty_spearman"] = float(spearmanr(certainty.numpy(), right.numpy())[0])
+        else:
+            row["certainty_auroc"] = auroc(certainty, right.bool())
+            row["softmax_auroc"] = auroc(torch.softmax(logits, -1).max(-1).values, right.bool())
+        rows.append(row)
+    return rows
+
+
+def auroc(scores: torch.Tensor, positive: torch.Tensor) -> float:
+    """The probability that a random positive scores above a random negative (ties count half): Mann-Whitney."""
+    positives, negatives = int(positive.sum()), int((~positive).sum())
+    if positives == 0 or negatives == 0:
+        return math.nan
+    from scipy.stats import rankdata
+
+    ranks = torch.from_numpy(rankdata(scores.numpy())).double()  # (examples,), ties get their mean rank
+    return float((ranks[positive].sum() - positives * (positives + 1) / 2) / (positives * negatives))

@@ -16,16 +16,17 @@ move every model (and the inputs) there.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer
+from transformers.utils import logging
 from transformers.utils.logging import tqdm
 
 from ..artifacts.files import write_text_atomic
-from ..data import packaged_backbone_dir
-from ..data.tasks import rotten_tomatoes
+from ..data import packaged_backbone_dir, rotten_tomatoes
 from ..reporting.tables import markdown_table
 from .models import load_models, packed_inputs, plain_twin
 from .onnx_variants import onnx_calls
@@ -33,11 +34,14 @@ from .report import render
 from .thresholds import driven_thresholds, record_certainties, scalar_threshold
 from .timing import SAVINGS, measure, padding_gain, training_cost
 
+logger = logging.get_logger(f"transformers.{__name__}")
+
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def run_benchmark(args, output_dir: Path) -> dict:
-    """Runs the benchmark `args` (`berxit-benchmark`'s arguments) describes; writes benchmark.{json,md}."""
+def run_benchmark(args, output_dir: Path, say: Callable[[str], None] = logger.info) -> dict:
+    """Runs the benchmark `args` (`berxit-benchmark`'s arguments) describes; writes benchmark.{json,md}. `say`
+    hears each table as it is measured (the command prints it)."""
     if args.threads:
         torch.set_num_threads(args.threads)
     tokenizer = AutoTokenizer.from_pretrained(args.model_dir or packaged_backbone_dir())
@@ -70,11 +74,11 @@ def run_benchmark(args, output_dir: Path) -> dict:
             if name == "checkpoint":
                 run["padded_batch_32"] = padding_gain(model, twin, tokenizer, texts, length, args)
             report["runs"].append(run)
-            print(f"\n{name}, {length} tokens\n" + markdown_table(rows))
+            say(f"\n{name}, {length} tokens\n" + markdown_table(rows))
             write_text_atomic(output_dir / "benchmark.json", json.dumps(report, indent=2))
     if args.train_steps:
         report["training"] = training_cost(args, tokenizer)
-        print(f"\ntraining: {report['training']}")
+        say(f"\ntraining: {report['training']}")
     write_text_atomic(output_dir / "benchmark.json", json.dumps(report, indent=2))
     write_text_atomic(output_dir / "benchmark.md", render(report))
     return report

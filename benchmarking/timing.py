@@ -16,8 +16,7 @@ from transformers import (
 )
 from transformers.utils.logging import tqdm
 
-from ..data import packaged_backbone_dir, tokenize
-from ..data.tasks import rotten_tomatoes
+from ..data import packaged_backbone_dir, rotten_tomatoes, tokenize
 from ..evaluation.metrics import depth_metrics
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..serving import LayerQueueScheduler

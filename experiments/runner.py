@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from transformers import (
@@ -21,6 +22,7 @@ from transformers import (
     Trainer,
     TrainingArguments,
 )
+from transformers.utils import logging
 
 from ..artifacts.files import check_writable, write_text_atomic
 from ..data import label_mean, load_task, packaged_backbone_dir, tokenize
@@ -32,6 +34,8 @@ from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
 from .definition import CONFIDENCE, MAX_DROP, record_file_name, run_file_name
 
+logger = logging.get_logger(f"transformers.{__name__}")
+
 
 def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRecord]]:
     """One run: `task_name` fine-tuned as `strategy` (a variant of `definition.VARIANTS`) with the settings in
@@ -39,10 +43,10 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
     validation and test (none for plain fine-tuning)."""
     task = load_task(f"glue/{task_name}", glue_dir=args.glue_dir)
     splits = task.splits
-    cap = args.sst2_train_examples if task_name == "sst2" else args.max_train_examples
-    if args.max_train_examples is not None:
-        cap = min(cap, args.max_train_examples)
-    caps = {"train": cap, "validation": args.max_eval_examples, "test": args.max_eval_examples}
+    cap = args.sst2_train_examples if task_name == "sst2" else args.max_train_samples
+    if args.max_train_samples is not None:
+        cap = min(cap, args.max_train_samples)
+    caps = {"train": cap, "validation": args.max_eval_samples, "test": args.max_eval_samples}
     for split, limit in caps.items():
         if limit is not None:
             splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
@@ -108,7 +112,7 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
         result["test"] = plain_metrics(model, tokenized["test"], tokenizer, task.is_regression)
         return result, {}
     records = {split: record_exits(model, tokenized[split], tokenizer) for split in ("validation", "test")}
-    result.update(sweep_records(model.config, records, task.metric, Promise("harm", MAX_DROP / 100, CONFIDENCE)))
+    result.update(record_results(model.config, records, task.metric, Promise("harm", MAX_DROP / 100, CONFIDENCE)))
     return result, records
 
 
@@ -117,7 +121,7 @@ def plain_metrics(model, dataset, tokenizer, is_regression: bool) -> dict:
     return task_metrics(outputs["logits"], outputs["labels"], is_regression)
 
 
-def sweep_records(config, records: dict[str, ExitRecord], metric: str, promise: Promise) -> dict:
+def record_results(config, records: dict[str, ExitRecord], metric: str, promise: Promise) -> dict:
     """Per-exit metrics, the final layer, every rule's curve, and each rule's operating point as `promise` says."""
     test = records["test"]
     per_exit = [
@@ -140,21 +144,22 @@ def sweep_records(config, records: dict[str, ExitRecord], metric: str, promise: 
     return out
 
 
-def run_experiments(args) -> Path:
-    """Every run of `args.task_list` x `args.strategy_list` not saved yet; returns the results folder."""
+def run_experiments(args, say: Callable[[str], None] = logger.info) -> Path:
+    """Every run of `args.task_list` x `args.strategy_list` not saved yet; returns the results folder. `say` hears
+    what each run does (the command prints it)."""
     results_dir = check_writable(args.results_dir, "results_dir")
     if not args.report_only:
         for task_name in args.task_list:
             for strategy in args.strategy_list:
                 path = results_dir / task_name / run_file_name(strategy, args.seed)
                 if path.is_file():
-                    print(f"{task_name}/{strategy}: done already ({path})")
+                    say(f"{task_name}/{strategy}: done already ({path})")
                     continue
-                print(f"{task_name}/{strategy}: training")
+                say(f"{task_name}/{strategy}: training")
                 result, records = run_one(args, task_name, strategy)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 for split, record in records.items():  # before the JSON, which marks the run done
                     record.save(path.parent / record_file_name(strategy, args.seed, split))
                 write_text_atomic(path, json.dumps(result, indent=1))
-                print(f"{task_name}/{strategy}: saved {path}")
+                say(f"{task_name}/{strategy}: saved {path}")
     return results_dir

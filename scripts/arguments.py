@@ -81,8 +81,11 @@ class DataArguments:
         },
     )
     max_length: int = field(default=128, metadata={"help": "Longest tokenized input; longer ones are truncated."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Train on the first N examples only."})
 
     def __post_init__(self):
+        if self.max_train_samples is not None and self.max_train_samples < 1:
+            raise ValueError(f"max_train_samples: expected a number of examples >= 1, got {self.max_train_samples}.")
         if self.max_length < 2:
             raise ValueError(f"max_length: expected a number of tokens >= 2 ([CLS] and [SEP]), got {self.max_length}.")
         if self.num_labels is not None and self.num_labels < 1:

@@ -90,7 +90,7 @@ def positive_ints(text: str, argument: str) -> list[int]:
 @command("berxit-benchmark")
 def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(BenchmarkArguments, argv, "berxit-benchmark")
-    run_benchmark(args, check_writable(args.output_dir, "output_dir"))
+    run_benchmark(args, check_writable(args.output_dir, "output_dir"), print)
 
 
 if __name__ == "__main__":

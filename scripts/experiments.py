@@ -43,10 +43,8 @@ class ExperimentArguments:
         default=SST2_TRAIN_EXAMPLES,
         metadata={"help": "SST-2 trains on this fixed subsample (the first N of its seeded train split)."},
     )
-    max_train_examples: int | None = field(
-        default=None, metadata={"help": "Cap every task's train split (smoke runs)."}
-    )
-    max_eval_examples: int | None = field(default=None, metadata={"help": "Cap validation and test (smoke runs)."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Cap every task's train split (smoke runs)."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Cap validation and test (smoke runs)."})
     exit_pooling: str | None = field(
         default=None,
         metadata={"help": "'cls' or 'mean'; default: what the checkpoint declares.", "choices": ["cls", "mean"]},
@@ -72,7 +70,7 @@ class ExperimentArguments:
 @command("berxit-experiments")
 def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(ExperimentArguments, argv, "berxit-experiments")
-    results_dir = run_experiments(args)
+    results_dir = run_experiments(args, print)
     report = Path(args.report)
     check_writable(report.parent, "report")
     ablation = None if args.pooling_ablation_dir is None else Path(args.pooling_ablation_dir)

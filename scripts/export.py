@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
-from ..data.tasks import split_fingerprints
+from ..data import split_fingerprints
 from ..onnx_runtime.runner import ONNX_INT8_FOLDER
 from ..workflows.calibrate_int8 import SUMMARY
 from ..workflows.export import export_run, push

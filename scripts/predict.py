@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 
 from ..artifacts.files import check_writable, write_text_atomic
+from ..data import read_texts
 from ..data.files import cell_text, json_text
-from ..data.tasks import read_texts
 from ..data.tokenizer import load_tokenizer
 from ..exit_rules.exit_rules import EXIT_RULES
 from ..modeling_berxit import BerxitForSequenceClassification

@@ -21,7 +21,7 @@ import torch
 from ..artifacts.files import check_writable, write_text_atomic
 from ..artifacts.run_record import check_data_unchanged, read_run
 from ..benchmarking.serving_speed import serving_speed
-from ..data.tasks import split_fingerprints
+from ..data import split_fingerprints
 from ..data.tokenizer import load_tokenizer
 from ..onnx_runtime.runner import MANIFEST, ONNX_FOLDER
 from ..reporting.tables import markdown_table

@@ -31,7 +31,7 @@ from datasets import Dataset
 
 from ..artifacts.files import check_writable
 from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
-from ..data.tasks import read_texts, split_fingerprints
+from ..data import read_texts, split_fingerprints
 from ..evaluation.risk_control import CHOOSERS, Promise
 from ..exit_rules.exit_rules import EXIT_RULES, exit_rule_class
 from ..workflows.sweep import sweep_model

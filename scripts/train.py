@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..artifacts.files import check_writable
-from ..data.tasks import is_local_data, split_fingerprints
+from ..data import is_local_data, split_fingerprints
 from ..trainer import BerxitTrainingArguments
 from ..workflows.fine_tune import fine_tune, resume_checkpoint
 from .arguments import DataArguments, command, parse_arguments
@@ -30,7 +30,6 @@ class ModelArguments:
             "on training. Default: the packaged MiniLM-L6 (offline)."
         },
     )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Train on the first N examples only."})
     exit_pooling: str | None = field(
         default=None,
         metadata={
@@ -40,6 +39,10 @@ class ModelArguments:
             "choices": ["cls", "mean"],
         },
     )
+
+
+@dataclass
+class RunArguments:
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
@@ -47,19 +50,15 @@ class ModelArguments:
         },
     )
 
-    def __post_init__(self):
-        if self.max_train_samples is not None and self.max_train_samples < 1:
-            raise ValueError(f"max_train_samples: expected a number of examples >= 1, got {self.max_train_samples}.")
-
 
 @command("berxit-train")
 def main(argv: list[str] | None = None) -> None:
-    model_args, data_args, training_args = parse_arguments(
-        (ModelArguments, DataArguments, BerxitTrainingArguments), argv, "berxit-train"
+    model_args, data_args, run_args, training_args = parse_arguments(
+        (ModelArguments, DataArguments, RunArguments, BerxitTrainingArguments), argv, "berxit-train"
     )
     output_dir = Path(training_args.output_dir)
     resume = resume_checkpoint(training_args.resume_from_checkpoint, output_dir)
-    if output_dir.is_dir() and any(output_dir.iterdir()) and not (model_args.overwrite_output_dir or resume):
+    if output_dir.is_dir() and any(output_dir.iterdir()) and not (run_args.overwrite_output_dir or resume):
         raise ValueError(
             f"output_dir: {output_dir} already holds files (an earlier run?); pass --overwrite_output_dir to replace "
             "its run when this one ends, or --resume_from_checkpoint to go on from its last checkpoint."
@@ -68,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check_writable(output_dir, "output_dir")
         task = data_args.load()
+        print(f"Task {task.name}: {task.labels_rule or f'{task.num_labels} classes {task.label_names}'}.")
         # The sweep evaluates on the same task and splits, from wherever it runs: local paths are kept absolute,
         # and the splits' fingerprints let it refuse data changed since.
         data = asdict(data_args)
@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         if data_args.glue_dir is not None:
             data["glue_dir"] = str(Path(data_args.glue_dir).resolve())
         run_info = {"data": data, "data_sha256": split_fingerprints(task.splits)}
-        if model_args.max_train_samples is not None:
+        if data_args.max_train_samples is not None:
             train = task.splits["train"]
-            task.splits["train"] = train.select(range(min(model_args.max_train_samples, len(train))))
+            task.splits["train"] = train.select(range(min(data_args.max_train_samples, len(train))))
         fine_tune(
             task,
             model_args.model_name_or_path,

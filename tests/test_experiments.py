@@ -15,8 +15,8 @@ def test_runs_save_json_resume_and_render(tmp_path, capsys):
     results, report = tmp_path / "results", tmp_path / "RESULTS.md"
     argv = [
         "--glue_dir", str(GLUE_DIR), "--tasks", "rte", "--strategies", "plain,alternating,two_stage",
-        "--results_dir", str(results), "--report", str(report), "--max_train_examples", "24",
-        "--max_eval_examples", "16", "--epochs", "1", "--max_length", "32",
+        "--results_dir", str(results), "--report", str(report), "--max_train_samples", "24",
+        "--max_eval_samples", "16", "--epochs", "1", "--max_length", "32",
     ]  # fmt: skip
     experiments.main(argv)
     runs = {path.stem: json.loads(path.read_text()) for path in (results / "rte").glob("*.json")}

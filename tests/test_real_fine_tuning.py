@@ -4,7 +4,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from berxit import BerxitForSequenceClassification, BerxitMetrics, BerxitTrainer, BerxitTrainingArguments
-from berxit.data.tasks import rotten_tomatoes
+from berxit.data import rotten_tomatoes
 
 MARGIN = 0.05  # over the majority-class rate
 

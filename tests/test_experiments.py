@@ -6,6 +6,7 @@ import pytest
 from test_data import GLUE_DIR, needs_glue
 
 from berxit.evaluation import ExitRecord
+from berxit.experiments import analysis
 from berxit.reporting import results as results_report
 from berxit.scripts import experiments
 
@@ -38,6 +39,9 @@ def test_runs_save_json_resume_and_render(tmp_path, capsys):
     assert capsys.readouterr().out.count("done already") == 3
 
     text = report.read_text()
+    # The setup is stated from what the runs recorded, not typed: sizes, machine, hyper-parameters, the promise.
+    assert "(rte has 16 test examples)" in text and "adam_epsilon 1e-08" in text and "max_length 32" in text
+    assert "harm at most 1% with probability 0.9" in text and "1 - k/6 of the layers" in text
     assert "## rte" in text and "| alternating |" in text and "![rte](results/rte.png)" in text
     assert "## Summary" in text and "Curve view (test):" in text
     assert (tmp_path / "results" / "rte.png").is_file()
@@ -97,10 +101,10 @@ def test_curve_score_and_saved_within_reference():
     # Budgets 1..6 in 51 steps: 0.60 below layer 3, 0.78 from 3, 0.80 at 6 only.
     budgets = [1 + 5 * i / 50 for i in range(51)]
     expected = sum(0.60 if b < 3 else 0.78 if b < 6 else 0.80 for b in budgets) / 51
-    assert results_report.curve_score(run, "certainty", "accuracy") == pytest.approx(expected)
-    assert results_report.curve_score(run, "entropy", "accuracy") is None
-    assert results_report.saved_within_reference(run, "certainty", "accuracy", reference=0.79) == pytest.approx(0.5)
-    assert results_report.saved_within_reference(run, "certainty", "accuracy", reference=0.90) is None
+    assert analysis.curve_score(run, "certainty", "accuracy") == pytest.approx(expected)
+    assert analysis.curve_score(run, "entropy", "accuracy") is None
+    assert analysis.saved_within_reference(run, "certainty", "accuracy", reference=0.79) == pytest.approx(0.5)
+    assert analysis.saved_within_reference(run, "certainty", "accuracy", reference=0.90) is None
 
 
 def test_report_gives_seeds_as_mean_and_deviation_and_compares_poolings(tmp_path):

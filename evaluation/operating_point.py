@@ -43,9 +43,16 @@ def choose_operating_point(config, calibration: ExitRecord, rule: str, metric: s
     return {**chosen, "certified": True, "bound": bound}
 
 
-def find_operating_point(config, records: dict[str, ExitRecord], rule: str, metric: str, promise: Promise) -> dict:
-    """One rule's operating point, chosen on `records["validation"]` (the calibration examples) and measured on
-    `records["test"]`.
+def find_operating_point(
+    config,
+    records: dict[str, ExitRecord],
+    rule: str,
+    metric: str,
+    promise: Promise,
+    calibration: ExitRecord | None = None,
+) -> dict:
+    """One rule's operating point, chosen on the calibration examples (`calibration`, e.g. a user's unlabelled
+    texts; default `records["validation"]`) and measured on `records["test"]`.
 
     Returns the final layer on each labelled split (`final`), the rule's curve there (`curves`), the point chosen
     (`chosen`, see `choose_operating_point`) and that setting on test (`on_test`, with a bootstrap interval of the
@@ -60,7 +67,8 @@ def find_operating_point(config, records: dict[str, ExitRecord], rule: str, metr
                 "no operating point can be chosen from it."
             )
     curves = {split: curve(config, record, rule) for split, record in labelled.items()}
-    chosen = choose_operating_point(config, records["validation"], rule, metric, promise)
+    calibration = records["validation"] if calibration is None else calibration
+    chosen = choose_operating_point(config, calibration, rule, metric, promise)
     test = records["test"]
     on_test = {**evaluate_setting(config, test, rule, chosen["setting"]), "rule": rule}
     on_test.update(test_intervals(config, test, rule, chosen["setting"], metric, promise.confidence))

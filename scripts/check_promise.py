@@ -44,8 +44,7 @@ class CheckPromiseArguments:
             raise ValueError(f"draws: expected a number of draws >= 1, got {self.draws}.")
         if not 0 <= self.max_drop <= 100:
             raise ValueError(f"max_drop: expected a number of points in [0, 100], got {self.max_drop}.")
-        if not 0 < self.confidence < 1:
-            raise ValueError(f"confidence: expected a probability in (0, 1), got {self.confidence}.")
+        self.promise = Promise("harm", self.max_drop / 100, self.confidence)  # checks the confidence
 
 
 @command("berxit-check-promise")
@@ -59,8 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     operating = read_json(sweep_dir / "operating_point.json", "sweep_dir")
     config = BerxitConfig.from_pretrained(model_dir)
     record = pooled([ExitRecord.load(sweep_dir / name) for name in RECORDS])
-    promise = Promise("harm", args.max_drop / 100, args.confidence)
-    rows = check_promise(config, record, operating["metric"], promise, args.draws, args.seed)
+    rows = check_promise(config, record, operating["metric"], args.promise, args.draws, args.seed)
     table = markdown_table(rows)
     title = (
         f"{args.draws} random halves of {len(record)} examples (validation + test); chosen on one half, the drop of "

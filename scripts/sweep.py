@@ -82,24 +82,20 @@ class SweepArguments:
             raise ValueError(f"max_drop: expected a number of points in [0, 100], got {self.max_drop}.")
         if self.max_disagreement is not None and not 0 <= self.max_disagreement <= 1:
             raise ValueError(f"max_disagreement: expected a share in [0, 1], got {self.max_disagreement}.")
-        if not 0 < self.confidence < 1:
-            raise ValueError(f"confidence: expected a probability in (0, 1), got {self.confidence}.")
         if self.calibration_file is not None and self.max_disagreement is None:
             raise ValueError(
                 "calibration_file: unlabelled texts can certify only disagreement with the final layer; give "
                 "--max_disagreement (a share, e.g. 0.02)."
             )
-        if self.chooser == "largest_within_drop" and self.max_disagreement is not None:
-            raise ValueError("chooser: largest_within_drop compares the labelled metric; use --max_drop with it.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size: expected a number of examples >= 1, got {self.batch_size}.")
         exit_rule_class(self.rule)  # an unknown rule is refused by name
-
-    def promise(self) -> Promise:
+        # What the user accepts; the promise checks the confidence and that the chooser can keep it.
         if self.max_disagreement is not None:
-            return Promise("consistency", self.max_disagreement, self.confidence, self.chooser)
-        max_drop = 1.0 if self.max_drop is None else self.max_drop
-        return Promise("harm", max_drop / 100, self.confidence, self.chooser)
+            self.promise = Promise("consistency", self.max_disagreement, self.confidence, self.chooser)
+        else:
+            max_drop = 1.0 if self.max_drop is None else self.max_drop
+            self.promise = Promise("harm", max_drop / 100, self.confidence, self.chooser)
 
 
 @command("berxit-sweep")
@@ -120,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         task,
         data_args.max_length,
         output_dir,
-        args.promise(),
+        args.promise,
         args.rule,
         args.batch_size,
         run_info["weights_sha256"],

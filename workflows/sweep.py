@@ -59,23 +59,23 @@ def sweep_model(
     for split in splits:
         records[split] = record_exits(model, tokenized[split], tokenizer, batch_size, description=f"Recording {split}")
         records[split].save(output_dir / f"record_{split}.npz")
-    if calibration is not None:  # the user's texts calibrate; validation is still reported
-        records = {"validation": records.pop("calibration"), "test": records["test"], "labelled": records["validation"]}
+    chosen_on = records.pop("calibration", records["validation"])  # the user's texts, else validation
 
     config, metric = model.config, task.metric
-    points = {rule_: find_operating_point(config, records, rule_, metric, promise) for rule_ in rules_for(config)}
+    points = {
+        rule_: find_operating_point(config, records, rule_, metric, promise, chosen_on) for rule_ in rules_for(config)
+    }
     finals = next(iter(points.values()))["final"]
-    reported = "labelled" if calibration is not None else "validation"  # the labelled split beside test
-    for split in (reported, "test"):
+    for split in SPLITS:
         rows = [finals[split]] + [p for point in points.values() for p in point["curves"][split]]
-        pd.DataFrame(rows).to_csv(output_dir / f"curve_{'validation' if split == reported else split}.csv", index=False)
+        pd.DataFrame(rows).to_csv(output_dir / f"curve_{split}.csv", index=False)
 
-    summary = [summary_row(finals["validation" if calibration is None else "labelled"], finals["test"], metric)]
+    summary = [summary_row(finals["validation"], finals["test"], metric)]
     for rule_, point in points.items():
         summary.append(summary_row(point["chosen"], point["on_test"], metric))
         if all(p["avg_exit_layer"] >= records["test"].num_layers for p in point["curves"]["test"]):
             logger.warning(f"At no {rule_} setting did any test example exit before the last layer.")
-    statement = promise_summary(promise, config.is_regression, len(records["validation"]), calibration_name)
+    statement = promise_summary(promise, config.is_regression, len(chosen_on), calibration_name)
     pd.DataFrame(summary).to_csv(output_dir / "summary.csv", index=False)
     write_text_atomic(output_dir / "summary.md", f"{statement}\n\n{markdown_table(summary)}")
     plot = plot_curves(
@@ -96,7 +96,7 @@ def sweep_model(
         "epsilon": promise.epsilon,
         "confidence": promise.confidence,
         "calibration": calibration_name,
-        "calibration_examples": len(records["validation"]),
+        "calibration_examples": len(chosen_on),
         "certified": chosen["certified"],
         "certified_bound": chosen["bound"],
         "statement": promise.statement(config.is_regression),

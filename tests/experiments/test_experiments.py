@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from test_data import GLUE_DIR, needs_glue
+from glue_data import GLUE_DIR, needs_glue
 
 from berxit.evaluation import ExitRecord
 from berxit.experiments import analysis

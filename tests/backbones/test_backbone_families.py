@@ -268,7 +268,7 @@ def test_activation_checkpointing_gives_the_same_gradients(family):
         torch.testing.assert_close(checkpointed[name], gradient, msg=name)
 
 
-# bert: tests/test_cli.py; roberta, xlm-roberta and electra embed and run their layers as bert does.
+# bert: tests/scripts/test_cli.py; roberta, xlm-roberta and electra embed and run their layers as bert does.
 @pytest.mark.parametrize("family", ["distilbert", "albert", "deberta-v2", "modernbert"])
 def test_train_sweep_export_from_a_plain_checkpoint(tmp_path, family, minilm_dir, reviews_csv):
     from berxit.scripts import export, sweep, train

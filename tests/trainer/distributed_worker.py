@@ -1,6 +1,6 @@
 """One process of the two-process test: fine-tunes a tiny model and saves what it ended with.
 
-Launched by tests/test_distributed.py as `torchrun --standalone --nproc_per_node 2`.
+Launched by tests/trainer/test_distributed.py as `torchrun --standalone --nproc_per_node 2`.
 """
 
 import sys
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent)]  # test_trainer, and tiny_models
 from test_trainer import logged_objectives, make_args, random_dataset, train_model  # noqa: E402
 
 output_dir, strategy = sys.argv[1], sys.argv[2]

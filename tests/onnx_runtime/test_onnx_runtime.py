@@ -91,6 +91,11 @@ from berxit.serving import LayerQueueScheduler
 queued = LayerQueueScheduler(served, batch_size=3).run([{{"input_ids": np.load({str(tmp_path / "input_ids.npy")!r}),
     "attention_mask": np.load({str(tmp_path / "attention_mask.npy")!r})}}])
 np.save({str(tmp_path / "queued.npy")!r}, queued.exit_layers)
+from transformers import AutoTokenizer
+from berxit.serving.predict import predict
+tokenizer = AutoTokenizer.from_pretrained({str(tmp_path / "export")!r}, trust_remote_code=False)
+answers = predict(served, tokenizer, ["a charming film", "dull"], show_progress=False)
+assert [set(answer) for answer in answers] == [{{"label", "score", "exit_layer", "certainty"}}] * 2
 assert sys.modules["torch"] is None
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

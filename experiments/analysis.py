@@ -11,7 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation.operating_point import within_drop
-from .definition import CURVE_CLAIM_TASKS, FAST_TASKS, HALF_LAYERS_TASK, MAX_DROP, MIN_SAVED, TASKS, VARIANTS
+from .definition import (
+    CURVE_CLAIM_TASKS,
+    DEEBERT_RULE,
+    FAST_TASKS,
+    HALF_LAYERS_TASK,
+    MAX_DROP,
+    MIN_SAVED,
+    OUR_RULE,
+    TASKS,
+    VARIANTS,
+)
 
 
 def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
@@ -105,10 +115,10 @@ def claim_checks(tasks: dict[str, dict[str, dict]]) -> dict[str, list[tuple[str,
         reference = None if plain is None else final_metric(plain, metric)
         if plain and alternating:
             checks["close"].append((task, within_drop(final_metric(alternating, metric), reference, MAX_DROP)))
-        ours = saved_at_operating_point(alternating, "certainty")
-        deebert = saved_at_operating_point(runs.get("two_stage"), "entropy")
+        ours = saved_at_operating_point(alternating, OUR_RULE)
+        deebert = saved_at_operating_point(runs.get("two_stage"), DEEBERT_RULE)
         if ours is not None and plain:
-            chosen = alternating["operating_points"]["certainty"]["test"]
+            chosen = alternating["operating_points"][OUR_RULE]["test"]
             keeps = ours >= MIN_SAVED and within_drop(chosen[metric], reference, MAX_DROP)
             if task in FAST_TASKS:
                 checks["fast"].append((task, keeps))
@@ -125,6 +135,6 @@ def claim_checks(tasks: dict[str, dict[str, dict]]) -> dict[str, list[tuple[str,
 
 def best_certainty_curve(runs: dict[str, dict], metric: str) -> str | None:
     """The exit strategy whose certainty curve scores highest, once every exit strategy has run."""
-    scores = {s: curve_score(r, "certainty", metric) for s, r in runs.items() if s != "plain"}
+    scores = {s: curve_score(r, OUR_RULE, metric) for s, r in runs.items() if s != "plain"}
     scores = {s: v for s, v in scores.items() if v is not None}
     return max(scores, key=scores.get) if len(scores) == len(VARIANTS) - 1 else None

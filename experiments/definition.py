@@ -8,6 +8,9 @@ TASKS = ("rte", "mrpc", "stsb", "sst2")
 # strategies of `BerxitTrainingArguments.exit_strategy`.
 VARIANTS = ("plain", "alternating", "joint", "two_stage")
 RULES = ("certainty", "entropy", "patience")
+# The rules the paper's claims compare: BERxiT's learned certainty (with alternating training) against DeeBERT's
+# entropy (with two-stage training).
+OUR_RULE, DEEBERT_RULE = "certainty", "entropy"
 
 # The paper's hyper-parameters (SPEC §6), the same for every run.
 HYPERPARAMETERS = {"learning_rate": 2e-5, "batch_size": 8, "epochs": 3.0, "max_length": 128, "seed": 42}

@@ -23,7 +23,7 @@ from ..experiments.analysis import (
     saved_within_reference,
     seed_gap,
 )
-from ..experiments.definition import CLAIMS, HYPERPARAMETERS, MAX_DROP, MIN_SAVED, RULES
+from ..experiments.definition import CLAIMS, DEEBERT_RULE, HYPERPARAMETERS, MAX_DROP, MIN_SAVED, OUR_RULE, RULES
 from .plots import plot_curves
 from .tables import markdown_table
 
@@ -59,9 +59,9 @@ def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
         for strategy, runs in strategies.items():
             metric = runs[0]["metric"]
             finals[strategy] = [final_metric(run, metric) for run in runs]
-            points = [run["operating_points"]["certainty"]["test"] for run in runs if "operating_points" in run]
+            points = [run["operating_points"][OUR_RULE]["test"] for run in runs if "operating_points" in run]
             if strategy != "plain":
-                scores[strategy] = [curve_score(run, "certainty", metric) for run in runs]
+                scores[strategy] = [curve_score(run, OUR_RULE, metric) for run in runs]
             rows.append(
                 {
                     "task": task,
@@ -114,7 +114,7 @@ def pooling_lines(tasks: dict[str, dict[str, dict]], other: dict[str, dict[str, 
                 continue
             metric = run["metric"]
             for pooled in (run, twin):
-                chosen = pooled["operating_points"]["certainty"]["test"]
+                chosen = pooled["operating_points"][OUR_RULE]["test"]
                 label = {
                     "task": task,
                     "strategy": strategy,
@@ -278,8 +278,8 @@ def summary_lines(tasks: dict[str, dict[str, dict]]) -> list[str]:
         gap = None
         if plain and alternating:
             gap = 100 * (final_metric(plain, metric) - final_metric(alternating, metric))
-        ours = saved_at_operating_point(alternating, "certainty")
-        deebert = saved_at_operating_point(runs.get("two_stage"), "entropy")
+        ours = saved_at_operating_point(alternating, OUR_RULE)
+        deebert = saved_at_operating_point(runs.get("two_stage"), DEEBERT_RULE)
         rows.append(
             {
                 "task": task,
@@ -364,7 +364,7 @@ def task_lines(task: str, runs: dict[str, dict], report_dir: Path, results_dir: 
 
     alternating = runs.get("alternating")
     if alternating is not None and metric == "spearman":
-        chosen = alternating["operating_points"]["certainty"]["test"]
+        chosen = alternating["operating_points"][OUR_RULE]["test"]
         lines += [
             f"Regression: entropy and patience need class probabilities, so neither can exit early here. The certainty "
             f"rule (alternating) saves {100 * chosen['saved_layers']:.1f}% of layers at Spearman "
@@ -377,7 +377,7 @@ def task_lines(task: str, runs: dict[str, dict], report_dir: Path, results_dir: 
         f"{strategy} / {rule}": points
         for strategy, run in runs.items()
         for rule, points in run.get("curves_test", {}).items()
-        if rule == "certainty" or strategy == "two_stage"
+        if rule == OUR_RULE or strategy == "two_stage"
     }
     if curves:
         marked = "alternating" if alternating else next(strategy for strategy, run in runs.items() if "final" in run)

@@ -17,7 +17,8 @@ columns; they certify disagreement only). Where nothing is certified, the model 
 
 `--rule`'s point and its promise go into the checkpoint's config (`exit_rule`, `exit_threshold` or `patience`,
 `exit_promise`), so the loaded model serves there. Outputs in `<model_dir>/sweep`: summary.{md,csv},
-curve_{validation,test}.csv, curve.png, operating_point.json and the records (record_<split>.npz: every layer's
+curve_{validation,test}.csv, exits.csv (each exit alone: static depth, and how well the certainty head and the
+max-softmax rank its answers), curve.png, operating_point.json and the records (record_<split>.npz: every layer's
 logits and certainty, for choosing again without the model).
 """
 

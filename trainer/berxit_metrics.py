@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from transformers import EvalPrediction
 
+from ..evaluation.exit_quality import exit_quality
 from ..evaluation.metrics import depth_metrics, task_metrics
 from ..evaluation.operating_point import choose_operating_point
 from ..evaluation.records import ExitRecord
@@ -19,8 +20,10 @@ class BerxitMetrics:
     """`compute_metrics` for [`BerxitTrainer`] (or any Trainer evaluating a BERxiT model with labels).
 
     Reports, for every exit `i`: its task metric (`exit_i_accuracy`, `exit_i_f1`, or `exit_i_pearson` and
-    `exit_i_spearman`) and the certainty head's Brier score against that exit's correctness
-    (`exit_i_certainty_brier`); over all exits, `certainty_auc` (classification: how well certainty ranks right
+    `exit_i_spearman`), the certainty head's Brier score against that exit's correctness
+    (`exit_i_certainty_brier`) and how well it ranks right above wrong answers there, beside the exit's own
+    max-softmax (`exit_i_certainty_auroc`, `exit_i_softmax_auroc`; regression: `exit_i_certainty_spearman`); over
+    all exits, `certainty_auc` (classification: how well certainty ranks right
     above wrong answers) or `certainty_spearman` (regression); and, where an operating point is known
     (`threshold`, or `config.exit_threshold`, or the patience rule), `early_exit_<metric>`, `avg_exit_layer` and
     `saved_layers` (`1 - avg_exit_layer / num_layers`).
@@ -63,13 +66,12 @@ class BerxitMetrics:
             labels = labels.float()
         num_layers = exit_logits.shape[1]
         correct = certainty_targets(exit_logits, labels, is_regression)
+        record = ExitRecord(exit_logits, certainties, labels)
 
         metrics = {}
-        for layer in range(num_layers):
-            for name, value in task_metrics(exit_logits[:, layer], labels, is_regression).items():
-                metrics[f"exit_{layer + 1}_{name}"] = value
-            brier = ((certainties[:, layer] - correct[:, layer]) ** 2).mean()
-            metrics[f"exit_{layer + 1}_certainty_brier"] = float(brier)
+        for row in exit_quality(self.config, record):  # each exit's metric and how well its scores rank it
+            layer = row.pop("exit")
+            metrics.update({f"exit_{layer}_{name}": value for name, value in row.items()})
         if is_regression:
             metrics["certainty_spearman"] = float(spearmanr(certainties.flatten(), correct.flatten())[0])
         elif 0 < correct.sum() < correct.numel():
@@ -83,7 +85,6 @@ class BerxitMetrics:
             depth = depth_metrics(exit_layers, num_layers)
             metrics["avg_exit_layer"], metrics["saved_layers"] = depth["avg_exit_layer"], depth["saved_layers"]
 
-        record = ExitRecord(exit_logits, certainties, labels)
         metric = "spearman" if is_regression else "accuracy"  # only the chooser before compares it
         for rule in rules_for(self.config):
             chosen = choose_operating_point(self.config, record, rule, metric, self.promise)

@@ -15,6 +15,7 @@ from transformers.utils import logging
 from ..artifacts.files import write_text_atomic
 from ..data import TaskData, tokenize
 from ..data.tokenizer import load_tokenizer
+from ..evaluation.exit_quality import exit_quality
 from ..evaluation.operating_point import find_operating_point
 from ..evaluation.records import record_exits
 from ..evaluation.risk_control import Promise
@@ -77,7 +78,12 @@ def sweep_model(
             logger.warning(f"At no {rule_} setting did any test example exit before the last layer.")
     statement = promise_summary(promise, config.is_regression, len(chosen_on), calibration_name)
     pd.DataFrame(summary).to_csv(output_dir / "summary.csv", index=False)
-    write_text_atomic(output_dir / "summary.md", f"{statement}\n\n{markdown_table(summary)}")
+    exits = static_depth_rows(config, records, metric)
+    pd.DataFrame(exits).to_csv(output_dir / "exits.csv", index=False)
+    write_text_atomic(
+        output_dir / "summary.md",
+        f"{statement}\n\n{markdown_table(summary)}\n{STATIC_DEPTH}\n\n{markdown_table(exits)}",
+    )
     plot = plot_curves(
         {rule_: point["curves"]["test"] for rule_, point in points.items()},
         finals["test"],
@@ -120,6 +126,30 @@ def sweep_model(
     config.exit_promise = exit_promise
     write_text_atomic(model_dir / "config.json", config.to_json_string())
     return operating, summary, plot
+
+
+STATIC_DEPTH = (
+    "Each exit alone (static depth: every example answered at exit k, which saves 1 - k/L of the layers), and how "
+    "well the certainty head and the exit's max-softmax rank its right answers above its wrong ones on test (AUROC):"
+)
+
+
+def static_depth_rows(config, records: dict, metric: str) -> list[dict]:
+    """One row per exit: what answering everyone there scores on validation and test, and its scores' ranking."""
+    quality = {split: exit_quality(config, records[split]) for split in SPLITS}
+    rows = []
+    for on_validation, on_test in zip(quality["validation"], quality["test"], strict=True):
+        row = {
+            "exit": on_test["exit"],
+            "saved_layers": 1 - on_test["exit"] / records["test"].num_layers,
+            f"validation_{metric}": on_validation[metric],
+            f"test_{metric}": on_test[metric],
+            "test_certainty_brier": on_test["certainty_brier"],
+        }
+        for score in ("certainty_spearman",) if config.is_regression else ("certainty_auroc", "softmax_auroc"):
+            row[f"test_{score}"] = on_test[score]
+        rows.append(row)
+    return rows
 
 
 def promise_summary(promise: Promise, is_regression: bool, examples: int, calibration_name: str) -> str:

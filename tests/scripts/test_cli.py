@@ -41,6 +41,11 @@ def test_sweep_writes_curves_and_calibrates_the_checkpoint(pipeline_run):
     assert summary["rule"].tolist() == ["final layer", "certainty", "entropy", "patience"]
     curve = pd.read_csv(model_dir / "sweep" / "curve_test.csv")
     assert len(curve) == 1 + 101 + 101 + 2  # final, two threshold grids, patience 1..2
+    # Static depth beside the rules: every example at exit k, and how well each score ranks that exit's answers.
+    exits = pd.read_csv(model_dir / "sweep" / "exits.csv")
+    assert exits["exit"].tolist() == [1, 2, 3] and exits["saved_layers"].iloc[-1] == 0.0
+    assert {"test_certainty_auroc", "test_softmax_auroc"} <= set(exits.columns)
+    assert "Each exit alone (static depth" in (model_dir / "sweep" / "summary.md").read_text()
     assert (model_dir / "sweep" / "curve.png").read_bytes().startswith(b"\x89PNG")
     config = json.loads((model_dir / "config.json").read_text())
     assert config["exit_threshold"] == operating["setting"] and config["exit_rule"] == "certainty"

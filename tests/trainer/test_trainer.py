@@ -157,6 +157,8 @@ def test_metrics_report_every_exit_certainty_and_the_operating_point():
     correct_1 = np.array([0, 1, 0, 0])
     assert metrics["exit_1_certainty_brier"] == pytest.approx(float(((certainties[:, 0] - correct_1) ** 2).mean()))
     assert 0 <= metrics["certainty_auc"] <= 1 and "exit_2_f1" in metrics
+    # Exit 1's one right answer (certainty 0.2) ranks above two of its three wrong ones; its softmax ties them all.
+    assert metrics["exit_1_certainty_auroc"] == pytest.approx(2 / 3) and metrics["exit_1_softmax_auroc"] == 0.5
     # Exits at layers 1, 2, 4, 2: answers wrong, right, right, right.
     assert metrics["avg_exit_layer"] == pytest.approx(9 / 4)
     assert metrics["saved_layers"] == pytest.approx(1 - 9 / 16)

@@ -45,19 +45,23 @@ def serving_speed(
     batches = list(encoded_batches(tokenizer, texts, text_pairs, batch_size, max_length, "pt"))
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in batches[0]]
     numpy_batches = [{name: batch[name].numpy() for name in names} for batch in batches]
-    scratch = Path(tempfile.mkdtemp(prefix="berxit-serving-speed-"))
-    export_plain(twin, names, scratch)
     num_layers = model.config.num_hidden_layers
+    int8 = (export_dir / ONNX_INT8_FOLDER).is_dir()
     pooled_alike = model.config.exit_pooling == getattr(twin.config, "classifier_pooling", "cls")
+    with tempfile.TemporaryDirectory(prefix="berxit-serving-speed-") as scratch:  # sessions keep what they load
+        export_plain(twin, names, Path(scratch))
+        files = ("plain.onnx", "plain_int8.onnx") if int8 else ("plain.onnx",)
+        plain = {name: open_session(Path(scratch) / name, threads) for name in files}
 
     def plain_session(file: str):
-        session = open_session(scratch / file, threads)
+        session = plain[file]
         return lambda: (np.concatenate([session.run(None, batch)[0] for batch in numpy_batches]), None)
 
     def scheduled(served, inputs):
         def call():
-            out = LayerQueueScheduler(served, batch_size).run(inputs)
-            return np.asarray(out.logits, dtype=np.float32), np.asarray(out.exit_layers)
+            scheduler = LayerQueueScheduler(served, batch_size)
+            logits, exit_layers, _ = scheduler.steps.numpy(scheduler.run(inputs))
+            return logits, exit_layers
 
         return call
 
@@ -71,7 +75,7 @@ def serving_speed(
         "berxit on PyTorch": scheduled(model, batches),
         "berxit on ONNX Runtime": scheduled(OnnxBerxitModel(export_dir, threads=threads), numpy_batches),
     }
-    if (export_dir / ONNX_INT8_FOLDER).is_dir():
+    if int8:
         calls["ONNX Runtime int8, every layer"] = plain_session("plain_int8.onnx")
         served = OnnxBerxitModel(export_dir, threads=threads, quantized=True)
         calls["berxit on ONNX Runtime int8"] = scheduled(served, numpy_batches)

@@ -6,11 +6,13 @@ import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from transformers import HfArgumentParser
 
 from .. import __version__
-from ..data import TaskData, load_task
+from ..artifacts.run_record import check_data_unchanged, read_run
+from ..data import TaskData, load_task, split_fingerprints
 
 # What a user's input can cause: a bad value, a wrong type, a missing or unwritable file. Anything else is a bug
 # and keeps its traceback.
@@ -103,3 +105,13 @@ class DataArguments:
             metric=self.metric,
             task_type=self.task_type,
         )
+
+
+def run_data(model_dir: Path) -> tuple[dict, DataArguments, TaskData]:
+    """The finished run in `model_dir` (its record checked against its weights), its data arguments and its task,
+    refused where the data changed since the run was trained on it."""
+    run_info = read_run(model_dir)
+    data_args = DataArguments(**run_info["data"])
+    task = data_args.load()
+    check_data_unchanged(run_info, split_fingerprints(task.splits))
+    return run_info, data_args, task

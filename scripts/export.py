@@ -12,12 +12,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
-from ..data import split_fingerprints
+from ..artifacts.run_record import SWEEP
 from ..onnx_runtime.runner import ONNX_INT8_FOLDER
 from ..workflows.calibrate_int8 import SUMMARY
 from ..workflows.export import export_run, push
-from .arguments import DataArguments, command, parse_arguments
+from .arguments import command, parse_arguments, run_data
 
 
 @dataclass
@@ -74,10 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     repo = args.hub_model_id or export_dir.name
     task, max_length = None, None
     if args.quantize:  # the int8 graphs choose their own operating point on the run's validation split
-        run_info = read_run(model_dir)
-        data_args = DataArguments(**run_info["data"])
-        task, max_length = data_args.load(), data_args.max_length
-        check_data_unchanged(run_info, split_fingerprints(task.splits))
+        _, data_args, task = run_data(model_dir)
+        max_length = data_args.max_length
     export_run(
         model_dir,
         sweep_dir,

@@ -19,13 +19,11 @@ from pathlib import Path
 import torch
 
 from ..artifacts.files import check_writable, write_text_atomic
-from ..artifacts.run_record import check_data_unchanged, read_run
 from ..benchmarking.serving_speed import serving_speed
-from ..data import split_fingerprints
 from ..data.tokenizer import load_tokenizer
 from ..onnx_runtime.runner import MANIFEST, ONNX_FOLDER
 from ..reporting.tables import markdown_table
-from .arguments import DataArguments, command, parse_arguments
+from .arguments import command, parse_arguments, run_data
 
 
 @dataclass
@@ -58,10 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(ServingSpeedArguments, argv, "berxit-serving-speed")
     model_dir, export_dir = Path(args.model_dir), Path(args.export_dir)
     output_dir = check_writable(args.output_dir or model_dir / "serving_speed", "output_dir")
-    run_info = read_run(model_dir)
-    data_args = DataArguments(**run_info["data"])
-    task = data_args.load()
-    check_data_unchanged(run_info, split_fingerprints(task.splits))
+    _, data_args, task = run_data(model_dir)
     if args.threads:
         torch.set_num_threads(args.threads)
     test = task.splits["test"]

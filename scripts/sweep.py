@@ -31,12 +31,12 @@ from pathlib import Path
 from datasets import Dataset
 
 from ..artifacts.files import check_writable
-from ..artifacts.run_record import SWEEP, check_data_unchanged, read_run
-from ..data import read_texts, split_fingerprints
+from ..artifacts.run_record import SWEEP
+from ..data import read_texts
 from ..evaluation.risk_control import CHOOSERS, Promise
 from ..exit_rules.exit_rules import EXIT_RULES, exit_rule_class
 from ..workflows.sweep import sweep_model
-from .arguments import DataArguments, command, parse_arguments
+from .arguments import DataArguments, command, parse_arguments, run_data
 
 
 @dataclass
@@ -103,10 +103,7 @@ class SweepArguments:
 def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(SweepArguments, argv, "berxit-sweep")
     model_dir = Path(args.model_dir)
-    run_info = read_run(model_dir)
-    data_args = DataArguments(**run_info["data"])
-    task = data_args.load()
-    check_data_unchanged(run_info, split_fingerprints(task.splits))
+    run_info, data_args, task = run_data(model_dir)
     output_dir = check_writable(args.output_dir or model_dir / SWEEP, "output_dir")
     calibration, calibration_name = None, "the validation split"
     if args.calibration_file is not None:

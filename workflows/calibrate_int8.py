@@ -17,8 +17,8 @@ from ..evaluation.records import ExitRecord, record_served_exits
 from ..evaluation.risk_control import Promise
 from ..onnx_runtime.runner import OPERATING_POINT, OnnxBerxitModel, ServedConfig
 from ..reporting.tables import markdown_table
+from .sweep import SPLITS, promise_record
 
-SPLITS = ("validation", "test")
 SUMMARY = "summary.md"  # the int8 graphs' table against fp32, beside them
 
 
@@ -51,13 +51,9 @@ def calibrate_int8(
         "metric": metric,
         "rule": operating["rule"],
         "setting": chosen["setting"],
-        "promise": {
-            **stated,
-            "calibration": "the validation split",
-            "calibration_examples": len(records["validation"]),
-            "certified": chosen["certified"],
-            "certified_bound": chosen["bound"],
-        },
+        "promise": promise_record(
+            promise, config.is_regression, "the validation split", len(records["validation"]), chosen
+        ),
         "test": {key: on_test[key] for key in (metric, f"{metric}_interval", "avg_exit_layer", "saved_layers")},
         "final_layer_test": point["final"]["test"][metric],
         "quantization": "int8",

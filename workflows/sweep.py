@@ -96,17 +96,7 @@ def sweep_model(
 
     point = points[rule]
     chosen, on_test = point["chosen"], point["on_test"]
-    exit_promise = {  # what the operating point promises, as the config and the card state it
-        "chooser": promise.chooser,
-        "risk": promise.risk,
-        "epsilon": promise.epsilon,
-        "confidence": promise.confidence,
-        "calibration": calibration_name,
-        "calibration_examples": len(chosen_on),
-        "certified": chosen["certified"],
-        "certified_bound": chosen["bound"],
-        "statement": promise.statement(config.is_regression),
-    }
+    exit_promise = promise_record(promise, config.is_regression, calibration_name, len(chosen_on), chosen)
     operating = {  # what the checkpoint now serves at, and what that gave on test
         "dataset": task.name,
         "metric": metric,
@@ -126,6 +116,22 @@ def sweep_model(
     config.exit_promise = exit_promise
     write_text_atomic(model_dir / "config.json", config.to_json_string())
     return operating, summary, plot
+
+
+def promise_record(promise: Promise, is_regression: bool, calibration_name: str, examples: int, chosen: dict) -> dict:
+    """What an operating point promises, as `operating_point.json`, the config and the card state it: the promise,
+    what it was calibrated on, and whether (and how tightly) `chosen` was certified."""
+    return {
+        "chooser": promise.chooser,
+        "risk": promise.risk,
+        "epsilon": promise.epsilon,
+        "confidence": promise.confidence,
+        "calibration": calibration_name,
+        "calibration_examples": examples,
+        "certified": chosen["certified"],
+        "certified_bound": chosen["bound"],
+        "statement": promise.statement(is_regression),
+    }
 
 
 STATIC_DEPTH = (

@@ -2,7 +2,7 @@ PYTHON ?= python3
 
 RUN ?= runs/rotten_tomatoes
 
-.PHONY: install main test lint
+.PHONY: install main test lint ablations
 
 # Everything berxit needs on a fresh machine, offline resources included.
 install:
@@ -20,10 +20,34 @@ test: install lint
 # The main job on the embedded default: fine-tune the packaged MiniLM on Rotten Tomatoes, certify the operating
 # point on validation, export a Hub-ready folder (with ONNX graphs, fp32 and int8, the int8 ones calibrated on
 # themselves), check the promise on 200 random halves, and time serving the test split on this machine.
+MAIN_TRAINING = --exit_strategy alternating --num_train_epochs 1 --learning_rate 1e-4 --per_device_train_batch_size 16 \
+	--max_length 64 --save_strategy no --report_to none --seed 42
+
 main: install
-	berxit-train --output_dir $(RUN) --exit_strategy alternating --num_train_epochs 1 --learning_rate 1e-4 \
-		--per_device_train_batch_size 16 --max_length 64 --save_strategy no --report_to none --seed 42
+	berxit-train --output_dir $(RUN) $(MAIN_TRAINING)
 	berxit-sweep --model_dir $(RUN)
 	berxit-export --model_dir $(RUN) --export_dir $(RUN)-export --onnx --quantize int8
 	berxit-check-promise --model_dir $(RUN)
 	berxit-serving-speed --model_dir $(RUN) --export_dir $(RUN)-export
+
+# The certainty head's ablation on the main job (#24): the paper's recipe and one change each, trained and swept one
+# at a time (a run already swept is kept, so the target resumes), then compared side by side.
+ABLATIONS_DIR ?= runs/ablations
+ABLATIONS = paper answer distill bce head_only equilibrium combined
+ABLATION_paper =
+ABLATION_answer = --certainty_inputs pooled_and_answer
+ABLATION_bce = --certainty_loss bce
+ABLATION_head_only = --certainty_gradient head
+ABLATION_distill = --distillation_weight 1.0 --distillation_temperature 2.0
+ABLATION_equilibrium = --gradient_equilibrium
+ABLATION_combined = $(ABLATION_answer) $(ABLATION_distill) $(ABLATION_equilibrium)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+ablations: install
+	$(foreach name,$(ABLATIONS),{ test -f $(ABLATIONS_DIR)/$(name)/sweep/summary.md || { berxit-train \
+		--output_dir $(ABLATIONS_DIR)/$(name) --overwrite_output_dir $(MAIN_TRAINING) $(ABLATION_$(name)) && \
+		berxit-sweep --model_dir $(ABLATIONS_DIR)/$(name); }; } &&) true
+	berxit-compare-runs --runs $(subst $(space),$(comma),$(addprefix $(ABLATIONS_DIR)/,$(ABLATIONS))) \
+		--output docs/ablations/main_job.md

@@ -23,6 +23,7 @@ if HAS_TORCH:
         BerxitForSequenceClassification,
         BerxitModel,
         BerxitModelOutput,
+        BerxitObjective,
         BerxitPreTrainedModel,
     )
 
@@ -37,6 +38,7 @@ __all__ = [
     "BerxitForSequenceClassification",
     "BerxitModelOutput",
     "BerxitEarlyExitOutput",
+    "BerxitObjective",
     "BerxitTrainer",
     "BerxitTrainingArguments",
     "BerxitMetrics",

@@ -11,6 +11,7 @@ from ..backbones.backbone_registry import SUPPORTED_BACKBONES
 from ..exit_rules.exit_rules import exit_rule_class, validate_patience, validate_threshold
 
 EXIT_POOLINGS = ("cls", "mean")
+CERTAINTY_INPUTS = ("pooled", "pooled_and_answer")
 PROBLEM_TYPES = ("single_label_classification", "regression")
 
 
@@ -46,6 +47,10 @@ class BerxitConfig(PreTrainedConfig):
             or `"mean"`, the attention-masked mean over the layer's real tokens, for backbones trained for
             mean-pooled sentence embeddings, whose [CLS] state in the lower layers barely varies across inputs.
             `from_pretrained_backbone` follows what the checkpoint declares.
+        certainty_inputs (`str`, *optional*, defaults to `"pooled"`):
+            What the certainty head reads of each exit: `"pooled"`, its pooled vector (the paper's), or
+            `"pooled_and_answer"`, that vector and the exit's own answer (class probabilities, their margin and
+            `1 - entropy / log(num_labels)`; for regression the prediction), detached.
         num_labels (`int`): number of classes; 1 means regression (`problem_type="regression"`).
 
     Example:
@@ -60,7 +65,7 @@ class BerxitConfig(PreTrainedConfig):
     model_type = "berxit"
     sub_configs_defaults = {"backbone_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
     # Scalars that Trainer must not gather as predictions.
-    keys_to_ignore_at_inference = ["task_loss", "certainty_loss"]
+    keys_to_ignore_at_inference = ["task_loss", "certainty_loss", "distillation_loss"]
 
     backbone_config: dict | PreTrainedConfig | None = None
     exit_rule: str = "certainty"
@@ -68,6 +73,7 @@ class BerxitConfig(PreTrainedConfig):
     patience: int = 2
     exit_promise: dict | None = None
     exit_pooling: str = "cls"
+    certainty_inputs: str = "pooled"
 
     def __post_init__(self, **kwargs):
         supported = SUPPORTED_BACKBONES
@@ -104,6 +110,8 @@ class BerxitConfig(PreTrainedConfig):
         validate_id2label(self.id2label, self.num_labels)
         if self.exit_pooling not in EXIT_POOLINGS:
             raise ValueError(f"exit_pooling: expected one of {EXIT_POOLINGS}, got {self.exit_pooling!r}.")
+        if self.certainty_inputs not in CERTAINTY_INPUTS:
+            raise ValueError(f"certainty_inputs: expected one of {CERTAINTY_INPUTS}, got {self.certainty_inputs!r}.")
         rule = exit_rule_class(self.exit_rule, "exit_rule")
         if rule.setting_name != "threshold" and self.exit_threshold is not None:
             raise ValueError(

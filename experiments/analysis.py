@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..configuration_berxit import BerxitConfig
 from ..evaluation.operating_point import within_drop
+from ..evaluation.records import ExitRecord
 from .definition import (
     CURVE_CLAIM_TASKS,
     DEEBERT_RULE,
@@ -19,8 +21,10 @@ from .definition import (
     MAX_DROP,
     MIN_SAVED,
     OUR_RULE,
+    RECIPES,
     TASKS,
     VARIANTS,
+    record_file_name,
 )
 
 
@@ -46,6 +50,24 @@ def load_seeded_runs(results_dir: Path) -> dict[str, dict[str, list[dict]]]:
             if len(files) > 1:
                 seeded.setdefault(task_dir.name, {})[strategy] = [json.loads(path.read_text()) for path in files]
     return seeded
+
+
+def run_with_records(path: Path) -> tuple[dict, BerxitConfig, dict[str, ExitRecord], dict]:
+    """One berxit run of the experiment (its JSON) with its records of validation and test beside it, a config
+    that replays its rules (its depth and labels), and what its recipe changes from the paper's."""
+    run = json.loads(path.read_text())
+    if run.get("strategy", "plain") == "plain":
+        raise ValueError(f"runs: {path} is plain fine-tuning; it has no exits to compare.")
+    seed = run["hyperparameters"]["seed"]
+    files = {split: path.parent / record_file_name(run["strategy"], seed, split) for split in ("validation", "test")}
+    missing = [str(file) for file in files.values() if not file.is_file()]
+    if missing:
+        raise ValueError(f"runs: {path} has no records beside it ({', '.join(missing)}); run berxit-experiments again.")
+    records = {split: ExitRecord.load(file) for split, file in files.items()}
+    labels = records["test"].exit_logits.shape[-1]
+    backbone = {"model_type": "bert", "num_hidden_layers": records["test"].num_layers}  # the rules need only these
+    config = BerxitConfig(backbone_config=backbone, num_labels=labels)
+    return run, config, records, dict(RECIPES[run.get("recipe", "paper")])
 
 
 def num_layers(run: dict) -> int:

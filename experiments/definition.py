@@ -16,6 +16,19 @@ OUR_RULE, DEEBERT_RULE = "certainty", "entropy"
 HYPERPARAMETERS = {"learning_rate": 2e-5, "batch_size": 8, "epochs": 3.0, "max_length": 128, "seed": 42}
 SST2_TRAIN_EXAMPLES = 8000  # SST-2 trains on this fixed subsample, to fit the grid on 2 CPU cores
 
+# The certainty head's ablation (#24): the paper's recipe and the changes tried, as the model's `certainty_inputs`
+# and `BerxitTrainingArguments`' objective settings (`berxit-experiments --recipe NAME`; `make ablations` runs the
+# same changes on the main job through berxit-train's flags).
+RECIPES = {
+    "paper": {},
+    "answer": {"certainty_inputs": "pooled_and_answer"},
+    "distill": {"distillation_weight": 1.0, "distillation_temperature": 2.0},
+    "bce": {"certainty_loss": "bce"},
+    "head_only": {"certainty_gradient": "head"},
+    "equilibrium": {"gradient_equilibrium": True},
+}
+RECIPES["combined"] = {**RECIPES["answer"], **RECIPES["distill"], **RECIPES["equilibrium"]}
+
 MAX_DROP = 1.0  # points: the drop an operating point may cost (its harm, certified by Learn then Test)
 CONFIDENCE = 0.9  # with which probability the operating point keeps MAX_DROP
 MIN_SAVED = 0.40  # the share of layers the certainty rule with alternating training should save at that drop

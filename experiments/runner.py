@@ -34,7 +34,7 @@ from ..evaluation.risk_control import Promise
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
-from .definition import CONFIDENCE, MAX_DROP, record_file_name, run_file_name
+from .definition import CONFIDENCE, MAX_DROP, RECIPES, record_file_name, run_file_name
 
 logger = logging.get_logger(f"transformers.{__name__}")
 
@@ -96,14 +96,16 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
                 data_collator=DataCollatorWithPadding(tokenizer),
             )
         else:
+            objective = dict(RECIPES[args.recipe])
+            model_settings = {key: objective.pop(key) for key in ("certainty_inputs",) if key in objective}
             model = BerxitForSequenceClassification.from_pretrained_backbone(
-                backbone, num_labels=task.num_labels, exit_pooling=args.exit_pooling
+                backbone, num_labels=task.num_labels, exit_pooling=args.exit_pooling, **model_settings
             )
             if start is not None:
                 model.init_regression_outputs(start)
             trainer = BerxitTrainer(
                 model=model,
-                args=BerxitTrainingArguments(output_dir=output_dir, exit_strategy=strategy, **common),
+                args=BerxitTrainingArguments(output_dir=output_dir, exit_strategy=strategy, **common, **objective),
                 train_dataset=tokenized["train"],
                 data_collator=DataCollatorWithPadding(tokenizer),
             )
@@ -127,7 +129,7 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
             "max_length": args.max_length,
         },
         **({} if start is None else {"regression_outputs_start_at": start}),
-        **({} if strategy == "plain" else {"exit_pooling": model.config.exit_pooling}),
+        **({} if strategy == "plain" else {"exit_pooling": model.config.exit_pooling, "recipe": args.recipe}),
     }
     model.eval()
     if strategy == "plain":

@@ -1,3 +1,4 @@
+from .losses import BerxitObjective
 from .modeling_berxit import BerxitForSequenceClassification, BerxitModel, BerxitPreTrainedModel
 from .outputs import BerxitEarlyExitOutput, BerxitModelOutput
 
@@ -7,4 +8,5 @@ __all__ = [
     "BerxitForSequenceClassification",
     "BerxitModelOutput",
     "BerxitEarlyExitOutput",
+    "BerxitObjective",
 ]

@@ -10,7 +10,6 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 from torch import nn
-from torch.nn import functional as F
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers import initialization as init
 from transformers.processing_utils import Unpack
@@ -28,7 +27,16 @@ from ..backbones.backbones import (
 from ..configuration_berxit.configuration_berxit import BerxitConfig
 from ..exit_rules.exit_rules import make_exit_rule, replay_exits
 from .exits import BerxitCertaintyHead, BerxitExit
-from .losses import OBJECTIVES, certainty_targets, check_labels, objective_exits, task_losses
+from .losses import (
+    BerxitObjective,
+    certainty_loss,
+    certainty_targets,
+    check_labels,
+    distillation_loss,
+    objective_exits,
+    scale_gradient,
+    task_losses,
+)
 from .outputs import BerxitEarlyExitOutput, BerxitModelOutput
 from .remote_code import AUTO_MAP, write_remote_code
 
@@ -45,6 +53,7 @@ BERXIT_CONFIG_KWARGS = (
     "exit_threshold",
     "patience",
     "exit_pooling",
+    "certainty_inputs",
 )
 # What `from_pretrained_backbone` passes on when it looks for the checkpoint's declared pooling.
 HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "subfolder")
@@ -83,6 +92,10 @@ class BerxitPreTrainedModel(PreTrainedModel):
             init.ones_(module.weight)
             if module.bias is not None:
                 init.zeros_(module.bias)
+        elif isinstance(module, BerxitCertaintyHead) and module.starts_from_entropy:  # after its linear layer
+            weight, bias = module.answer_start(module.classifier.weight)
+            init.copy_(module.classifier.weight, weight)
+            init.constant_(module.classifier.bias, bias)
 
     @classmethod
     def from_pretrained_backbone(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs):
@@ -98,7 +111,7 @@ class BerxitPreTrainedModel(PreTrainedModel):
         Args:
             pretrained_model_name_or_path: the plain checkpoint.
             kwargs: `num_labels`, `id2label`, `label2id`, `problem_type`, `exit_rule`, `exit_threshold`,
-                `patience` and `exit_pooling` go to [`BerxitConfig`]; the rest (`revision`, `dtype`,
+                `patience`, `exit_pooling` and `certainty_inputs` go to [`BerxitConfig`]; the rest (`revision`, `dtype`,
                 `attn_implementation`, ...) to `AutoModel.from_pretrained` for the backbone. Without
                 `exit_pooling`, the exits pool as the checkpoint's own sentence embeddings do: `"mean"` for a
                 sentence-transformers checkpoint that declares mean pooling, `"cls"` otherwise.
@@ -300,16 +313,32 @@ class BerxitModel(BerxitPreTrainedModel):
         return self.adapter.layer_context(self.backbone, hidden_states, attention_mask, position_ids)
 
     def run_layer(
-        self, index: int, hidden_states: torch.Tensor, attention_mask: torch.Tensor, context: Any, **kwargs
+        self,
+        index: int,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor,
+        context: Any,
+        objective: BerxitObjective | None = None,
+        **kwargs,
     ) -> tuple[torch.Tensor, ...]:
         """Step 3, once per layer: runs layer `index` and its exit; returns the new hidden states, the exit's logits
         and its certainty.
 
-        `attention_mask` is the 2-d mask of the batch, `context` what `layer_context` built from it."""
+        `attention_mask` is the 2-d mask of the batch, `context` what `layer_context` built from it. `objective`,
+        given when training, says where the gradients go (gradient equilibrium, the certainty head's reach); the
+        values are the same without it."""
         hidden_states = self.adapter.run_layer(self.backbone, index, hidden_states, context, **kwargs)
+        equilibrium = objective is not None and objective.gradient_equilibrium
+        exits_to_come = self.config.num_hidden_layers - index  # this layer's exit and those above it
+        if equilibrium:
+            hidden_states = scale_gradient(hidden_states, 1.0 / exits_to_come)
         exit_input = self.adapter.exit_states(self.backbone, hidden_states)  # (batch, length, hidden)
         pooled, logits = self.exits[index](exit_input, attention_mask)  # (batch, hidden), (batch, labels)
-        return hidden_states, logits, self.certainty_head(pooled)  # certainty: (batch,), float32
+        if objective is not None and objective.certainty_gradient == "head":
+            pooled = pooled.detach()  # (batch, hidden): the certainty loss trains the head alone
+        if equilibrium:
+            hidden_states = scale_gradient(hidden_states, float(exits_to_come - 1))
+        return hidden_states, logits, self.certainty_head(pooled, logits)  # certainty: (batch,), float32
 
     def init_regression_outputs(self, value: float) -> None:
         """Starts every exit's regression output at `value`: give it the mean of the training labels.
@@ -356,7 +385,7 @@ class BerxitModel(BerxitPreTrainedModel):
         position_ids: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        objective: str = "all_exits",
+        objective: str | BerxitObjective = "all_exits",
         early_exit: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> BerxitModelOutput | BerxitEarlyExitOutput:
@@ -367,9 +396,10 @@ class BerxitModel(BerxitPreTrainedModel):
         labels (`torch.Tensor` of shape `(batch_size,)`, *optional*):
             Class indices (integers) or regression targets (floats). Given labels, the loss is the task loss of
             `objective` plus the certainty loss.
-        objective (`str`, *optional*, defaults to `"all_exits"`):
-            Which exits' task losses to train: `"all_exits"`, `"final_exit"` or `"early_exits"`. The certainty
-            loss is added whatever the objective.
+        objective (`str` or [`BerxitObjective`], *optional*, defaults to `"all_exits"`):
+            Which exits' task losses to train: `"all_exits"`, `"final_exit"` or `"early_exits"` (the paper's
+            recipe), or a [`BerxitObjective`] that also says how the certainty and distillation losses are made.
+            The certainty loss is added whatever the exits.
         early_exit (`bool`, *optional*):
             Which answer the call gets. `True`: [`BerxitEarlyExitOutput`], each example run only as deep as the
             rule needs (as `early_exit_forward`, in eval mode); `False`: [`BerxitModelOutput`], every layer and
@@ -377,8 +407,7 @@ class BerxitModel(BerxitPreTrainedModel):
             call needs every layer (labels, `output_hidden_states`, `output_attentions`), so pipelines and
             `Trainer.predict` serve there unchanged.
         """
-        if objective not in OBJECTIVES:
-            raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}.")
+        objective = BerxitObjective.of(objective)
         if self._serves_early_exit(early_exit, labels, kwargs):
             return self.early_exit_forward(
                 input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **kwargs
@@ -390,7 +419,9 @@ class BerxitModel(BerxitPreTrainedModel):
         context = self.layer_context(hidden_states, attention_mask, position_ids)
         all_logits, all_certainties = [], []
         for index in range(self.config.num_hidden_layers):
-            hidden_states, logits, certainty = self.run_layer(index, hidden_states, attention_mask, context, **kwargs)
+            hidden_states, logits, certainty = self.run_layer(
+                index, hidden_states, attention_mask, context, objective if labels is not None else None, **kwargs
+            )
             all_logits.append(logits)
             all_certainties.append(certainty)
         exit_logits = torch.stack(all_logits, dim=1)  # (batch, layers, labels)
@@ -400,17 +431,24 @@ class BerxitModel(BerxitPreTrainedModel):
         if not self.training and self.config.has_operating_point:
             exit_layers, logits = replay_exits(make_exit_rule(self.config), exit_logits, certainties)
 
-        loss = task_loss = certainty_loss = None
+        loss = task_loss = certainty = distillation = None
         if labels is not None:
             labels = check_labels(labels, exit_logits.shape[0], self.config)
             if self.config.is_regression:
                 labels = labels.to(exit_logits.dtype)
             # Stacked from the list, not sliced from `exit_logits`: exits outside the objective get no gradient.
-            trained = torch.stack(all_logits[objective_exits(objective, len(all_logits))], dim=1)
+            trained_exits = objective_exits(objective.exits, len(all_logits))
+            trained = torch.stack(all_logits[trained_exits], dim=1)  # (batch, trained exits, labels)
             task_loss = task_losses(trained, labels, self.config.is_regression).sum()
             targets = certainty_targets(exit_logits, labels, self.config.is_regression)  # (batch, layers)
-            certainty_loss = F.mse_loss(certainties, targets)
-            loss = task_loss + certainty_loss
+            certainty = certainty_loss(certainties, targets, objective.certainty_loss)
+            loss = task_loss + objective.certainty_weight * certainty
+            students = [all_logits[i] for i in range(len(all_logits) - 1)[trained_exits]]  # trained early exits
+            if objective.distillation_weight > 0 and students:
+                distillation = distillation_loss(
+                    torch.stack(students, dim=1), exit_logits[:, -1], objective.distillation_temperature
+                )
+                loss = loss + objective.distillation_weight * distillation
 
         return BerxitModelOutput(
             loss=loss,
@@ -419,7 +457,8 @@ class BerxitModel(BerxitPreTrainedModel):
             certainties=certainties,
             exit_layers=exit_layers,
             task_loss=task_loss,
-            certainty_loss=certainty_loss,
+            certainty_loss=certainty,
+            distillation_loss=distillation,
         )
 
     @torch.no_grad()
@@ -513,7 +552,7 @@ class BerxitForSequenceClassification(BerxitPreTrainedModel):
         position_ids: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        objective: str = "all_exits",
+        objective: str | BerxitObjective = "all_exits",
         early_exit: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],
     ) -> BerxitModelOutput | BerxitEarlyExitOutput:

@@ -14,7 +14,8 @@ class BerxitModelOutput(ModelOutput):
     Output of a pass through every layer.
 
     loss (`torch.FloatTensor` of shape `()`, given `labels`):
-        Task loss of the requested objective plus the certainty loss.
+        Task loss of the requested objective plus the certainty loss (and the distillation loss, where the
+        objective asks for it), each times its weight.
     logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
         The final exit's logits; in eval mode with `config.exit_threshold` set, each example's answer at that
         operating point (see `exit_layers`).
@@ -27,7 +28,10 @@ class BerxitModelOutput(ModelOutput):
     task_loss (`torch.FloatTensor` of shape `()`, given `labels`):
         The objective's task loss alone.
     certainty_loss (`torch.FloatTensor` of shape `()`, given `labels`):
-        The certainty head's MSE against each exit's detached correctness.
+        The certainty head's loss (MSE, or the objective's `certainty_loss`) against each exit's detached
+        correctness, before its weight.
+    distillation_loss (`torch.FloatTensor` of shape `()`, given `labels` and an objective that distils):
+        The trained early exits' distance to the final exit's answer, before its weight.
     hidden_states (`tuple[torch.FloatTensor]`, given `output_hidden_states=True`):
         The embeddings and every layer's output, each of shape `(batch_size, sequence_length, hidden_size)`.
     attentions (`tuple[torch.FloatTensor]`, given `output_attentions=True` and eager attention):
@@ -41,6 +45,7 @@ class BerxitModelOutput(ModelOutput):
     exit_layers: torch.LongTensor | None = None
     task_loss: torch.FloatTensor | None = None
     certainty_loss: torch.FloatTensor | None = None
+    distillation_loss: torch.FloatTensor | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
 

@@ -7,13 +7,14 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..data import hub_dataset
 from ..exit_rules.exit_rules import exit_rule_class
+from .comparison import recipe_changes
 
 BODY = """
 # {title}
 
 A BERxiT (Xin et al., EACL 2021) early-exit model made with berxit: {base_model} with an exit after each
 of its {num_layers} layers and a certainty head shared by all of them, fine-tuned on {dataset} with
-`{strategy}` training; each exit reads the {pooling} of its layer. Each input leaves at the first layer
+`{strategy}` training{recipe}; each exit reads the {pooling} of its layer{head}. Each input leaves at the first layer
 where the exit rule fires, so easy inputs use fewer layers.
 
 It serves at **{serving}**: on the test split, {metric} {test_metric:.3f} (bootstrap {confidence:g} interval
@@ -98,6 +99,8 @@ def model_card(
         dataset=f"`{dataset[0]}`" if dataset else dataset_name,
         strategy=run_info["exit_strategy"],
         pooling={"cls": "[CLS] state", "mean": "mean over the real tokens"}[config.exit_pooling],
+        recipe=recipe_clause(config, run_info),
+        head=" and the certainty head its pooled vector and answer" if config.certainty_inputs != "pooled" else "",
         serving=serving,
         metric=metric,
         test_metric=operating["test"][metric],
@@ -116,6 +119,13 @@ def model_card(
         results=results_markdown,
     )
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}")
+
+
+def recipe_clause(config, run_info: dict) -> str:
+    """The training settings that differ from the paper's recipe, as a clause of the card's first sentence."""
+    changes = recipe_changes(config, run_info.get("objective", {}))
+    changes.pop("certainty_inputs", None)  # the card says what the head reads in its own words
+    return f" ({', '.join(f'{key}={value}' for key, value in changes.items())})" if changes else ""
 
 
 def bound_sentence(promise: dict) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..artifacts.files import check_writable, write_text_atomic
-from ..experiments.definition import HYPERPARAMETERS, SST2_TRAIN_EXAMPLES, TASKS, VARIANTS
+from ..experiments.definition import HYPERPARAMETERS, RECIPES, SST2_TRAIN_EXAMPLES, TASKS, VARIANTS
 from ..experiments.runner import run_experiments
 from ..reporting.results import render_report
 from .arguments import command, parse_arguments
@@ -48,6 +48,14 @@ class ExperimentArguments:
     exit_pooling: str | None = field(
         default=None,
         metadata={"help": "'cls' or 'mean'; default: what the checkpoint declares.", "choices": ["cls", "mean"]},
+    )
+    recipe: str = field(
+        default="paper",
+        metadata={
+            "help": "How the exit strategies train (berxit.experiments.definition.RECIPES): 'paper', or a change of "
+            "the ablation; give it its own --results_dir.",
+            "choices": list(RECIPES),
+        },
     )
     learning_rate: float = HYPERPARAMETERS["learning_rate"]
     batch_size: int = HYPERPARAMETERS["batch_size"]

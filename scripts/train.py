@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..artifacts.files import check_writable
+from ..configuration_berxit.configuration_berxit import CERTAINTY_INPUTS
 from ..data import is_local_data, split_fingerprints
 from ..trainer import BerxitTrainingArguments
 from ..workflows.fine_tune import fine_tune, resume_checkpoint
@@ -37,6 +38,15 @@ class ModelArguments:
             "checkpoint declares ('mean' for a sentence-transformers checkpoint with mean pooling, like the packaged "
             "MiniLM; else 'cls').",
             "choices": ["cls", "mean"],
+        },
+    )
+    certainty_inputs: str | None = field(
+        default=None,
+        metadata={
+            "help": "What the certainty head reads of each exit: 'pooled' (its pooled vector, the paper's; the "
+            "default of a new model) or 'pooled_and_answer' (that and the exit's answer: class probabilities, "
+            "margin, negentropy). A berxit checkpoint keeps its own.",
+            "choices": list(CERTAINTY_INPUTS),
         },
     )
 
@@ -88,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
             resume,
             run_info,
             model_args.exit_pooling,
+            model_args.certainty_inputs,
         )
     except BaseException:
         if created and output_dir.is_dir() and not any(output_dir.iterdir()):

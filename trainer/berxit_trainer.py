@@ -17,8 +17,9 @@ EVAL_OBJECTIVE = "all_exits"
 class BerxitTrainer(Trainer):
     """A `Trainer` for BERxiT models that implements the fine-tuning strategy of `args.exit_strategy`.
 
-    The training log shows each objective's task loss (`loss_all_exits`, `loss_final_exit`,
-    `loss_early_exits`) and the certainty loss (`loss_certainty`) beside the usual `loss`.
+    Each step's loss is `args.objective(...)` of the strategy's exits for it. The training log shows each
+    objective's task loss (`loss_all_exits`, `loss_final_exit`, `loss_early_exits`), the certainty loss
+    (`loss_certainty`) and, when distilling, `loss_distillation` beside the usual `loss`.
     """
 
     # The model returns per-batch means: Trainer divides them by the gradient-accumulation steps.
@@ -50,10 +51,12 @@ class BerxitTrainer(Trainer):
         objective = self.current_objective() if model.training else EVAL_OBJECTIVE
         if model.training:
             self._freeze(self.strategy.frozen_parameters(self.accelerator.unwrap_model(self.model), objective))
-        outputs = model(**inputs, objective=objective)
+        outputs = model(**inputs, objective=self.args.objective(objective))
         if model.training:
             self._logged_losses[f"loss_{objective}"].append(outputs.task_loss.detach())
             self._logged_losses["loss_certainty"].append(outputs.certainty_loss.detach())
+            if outputs.distillation_loss is not None:
+                self._logged_losses["loss_distillation"].append(outputs.distillation_loss.detach())
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
     def _freeze(self, parameters: list[torch.nn.Parameter]) -> None:

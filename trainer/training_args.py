@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from ..modeling_berxit.losses import CERTAINTY_GRADIENTS, CERTAINTY_LOSSES, BerxitObjective
 from .strategies import STRATEGIES, exit_strategy
 
 
 @dataclass
 class BerxitTrainingArguments(TrainingArguments):
-    """`TrainingArguments` plus `exit_strategy`.
+    """`TrainingArguments` plus `exit_strategy` and how each step's loss is made (`objective`; the defaults are
+    the paper's recipe).
 
     `ddp_find_unused_parameters` defaults to True: a "final exit" step gives the early exits' task heads no
     gradient, which DDP only accepts when told to look for unused parameters.
@@ -27,7 +29,55 @@ class BerxitTrainingArguments(TrainingArguments):
         },
     )
 
+    certainty_loss: str = field(
+        default="mse",
+        metadata={
+            "help": "The certainty head's loss against each exit's correctness: 'mse' (the paper's) or 'bce' "
+            "(binary cross-entropy).",
+            "choices": list(CERTAINTY_LOSSES),
+        },
+    )
+    certainty_weight: float = field(default=1.0, metadata={"help": "The certainty loss's weight in every step."})
+    certainty_gradient: str = field(
+        default="backbone",
+        metadata={
+            "help": "Where the certainty loss's gradient goes: 'backbone' (the paper's: the head, the exits' "
+            "poolers and the shared layers) or 'head' (the certainty head alone).",
+            "choices": list(CERTAINTY_GRADIENTS),
+        },
+    )
+    distillation_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Weight of distilling the final exit's answer into every early exit a step trains (KL at "
+            "--distillation_temperature; squared difference for regression). 0: off (the paper's)."
+        },
+    )
+    distillation_temperature: float = field(
+        default=1.0, metadata={"help": "Temperature of the distillation's softened distributions."}
+    )
+    gradient_equilibrium: bool = field(
+        default=False,
+        metadata={
+            "help": "Rescale the gradients the shared layers get from the exits above them (ElasticBERT's "
+            "gradient equilibrium). Off: the paper's."
+        },
+    )
+
+    def objective(self, exits: str) -> BerxitObjective:
+        """The loss of a step that trains `exits` (the strategy's objective for it), as these arguments make it."""
+        return BerxitObjective(
+            exits=exits,
+            certainty_loss=self.certainty_loss,
+            certainty_weight=self.certainty_weight,
+            certainty_gradient=self.certainty_gradient,
+            distillation_weight=self.distillation_weight,
+            distillation_temperature=self.distillation_temperature,
+            gradient_equilibrium=self.gradient_equilibrium,
+        )
+
     def __post_init__(self):
+        self.objective("all_exits")  # refuses a setting the model's objective would refuse, naming it
         strategy = exit_strategy(self.exit_strategy)
         if self.ddp_find_unused_parameters is None:
             self.ddp_find_unused_parameters = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from transformers import AutoConfig, DataCollatorWithPadding, set_seed
@@ -46,10 +47,12 @@ def fine_tune(
     resume: str | None,
     run_info: dict,
     exit_pooling: str | None = None,
+    certainty_inputs: str | None = None,
 ) -> None:
     """Fine-tunes `model_name_or_path` (a plain checkpoint, a berxit one, or the packaged MiniLM) on `task` and
     leaves a finished run in `output_dir`; `run_info` goes into its record. `exit_pooling` None follows what the
-    checkpoint declares."""
+    checkpoint declares; `certainty_inputs` None is the config's default for a new model and the checkpoint's own for a
+    berxit one."""
     warn_if_small(task.splits)
     source = model_name_or_path or str(packaged_backbone_dir())
     tokenizer = load_tokenizer(source, "model_name_or_path")
@@ -62,14 +65,19 @@ def fine_tune(
                 f"exit_pooling: the berxit checkpoint {source} was trained with {model.config.exit_pooling!r} "
                 f"pooling; it cannot go on with {exit_pooling!r}."
             )
+        if certainty_inputs not in (None, model.config.certainty_inputs):
+            raise ValueError(
+                f"certainty_inputs: the berxit checkpoint {source} has a certainty head that reads "
+                f"{model.config.certainty_inputs!r}; it cannot go on with {certainty_inputs!r}."
+            )
     else:
-        labels = {}
+        settings = {} if certainty_inputs is None else {"certainty_inputs": certainty_inputs}
         if task.label_names:
-            labels = dict(
+            settings.update(
                 id2label=dict(enumerate(task.label_names)), label2id={n: i for i, n in enumerate(task.label_names)}
             )
         model = BerxitForSequenceClassification.from_pretrained_backbone(
-            source, num_labels=task.num_labels, exit_pooling=exit_pooling, **labels
+            source, num_labels=task.num_labels, exit_pooling=exit_pooling, **settings
         )
     if model.config.num_labels != task.num_labels:
         raise ValueError(
@@ -99,10 +107,18 @@ def fine_tune(
     run_info = {
         "base_model": base_model,
         "exit_strategy": training_args.exit_strategy,
+        "objective": objective_settings(training_args),
         "train_examples": len(task.splits["train"]),
         **run_info,
     }
     finish_run(output_dir, lambda folder: trainer.save_model(str(folder)), run_info, trainer.is_world_process_zero())
+
+
+def objective_settings(training_args: BerxitTrainingArguments) -> dict:
+    """How the run's losses were made, beside its exit strategy (every step's objective but its exits)."""
+    settings = dataclasses.asdict(training_args.objective("all_exits"))
+    del settings["exits"]  # the strategy's, step by step
+    return settings
 
 
 def warn_if_small(splits) -> None:

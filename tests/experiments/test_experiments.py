@@ -8,7 +8,7 @@ from glue_data import GLUE_DIR, needs_glue
 from berxit.evaluation import ExitRecord
 from berxit.experiments import analysis
 from berxit.reporting import results as results_report
-from berxit.scripts import experiments
+from berxit.scripts import compare_runs, experiments
 
 
 @needs_glue
@@ -48,6 +48,21 @@ def test_runs_save_json_resume_and_render(tmp_path, capsys):
     report.unlink()
     experiments.main(["--results_dir", str(results), "--report", str(report), "--report_only"])
     assert report.read_text() == text
+
+    # A recipe of the ablation, in its own results folder, compared with the paper's run from the two JSONs.
+    answer = tmp_path / "answer"
+    recipe = ["--strategies", "alternating", "--results_dir", str(answer), "--report", str(tmp_path / "A.md")]
+    experiments.main([*argv[:4], *argv[10:], *recipe, "--recipe", "answer"])
+    assert json.loads((answer / "rte" / "alternating.json").read_text())["recipe"] == "answer"
+    table = tmp_path / "compared.md"
+    pair = f"{results}/rte/alternating.json,{answer}/rte/alternating.json"
+    compare_runs.main(["--runs", pair, "--output", str(table)])
+    assert "| results/rte/alternating | the paper's |" in table.read_text()
+    assert "| answer/rte/alternating | certainty_inputs=pooled_and_answer |" in table.read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        compare_runs.main(["--runs", f"{results}/rte/plain.json", "--output", str(table)])
+    assert "berxit-compare-runs: error: runs: " in capsys.readouterr().err
 
 
 def test_bad_experiment_arguments(capsys):

@@ -48,6 +48,18 @@ def test_onnx_runtime_answers_as_pytorch(exported, rule, padding):
     assert len(set(got.exit_layers.tolist())) > 1, "the test needs examples that leave at different layers"
 
 
+def test_a_certainty_head_that_reads_the_answer_exports(tmp_path):
+    model = tiny_model(cls=BerxitForSequenceClassification, certainty_inputs="pooled_and_answer")
+    model.save_pretrained(tmp_path)
+    export_onnx(model, tmp_path / "onnx")
+    input_ids, attention_mask = padded_batch(model, LENGTHS)
+    kwargs = splitting_rule(model.base_model, input_ids, attention_mask, "certainty")
+    expected = model.early_exit_forward(input_ids, attention_mask=attention_mask, **kwargs)
+    got = OnnxBerxitModel(tmp_path, threads=1).early_exit(input_ids.numpy(), attention_mask.numpy(), **kwargs)
+    assert got.exit_layers.tolist() == expected.exit_layers.tolist()
+    np.testing.assert_allclose(got.certainties, expected.certainties.numpy(), atol=1e-4, rtol=1e-4)
+
+
 @pytest.mark.parametrize("rule", ["certainty", "patience"])
 def test_the_layer_queue_scheduler_runs_on_onnx_runtime(exported, rule):
     model, folder = exported

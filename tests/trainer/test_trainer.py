@@ -6,7 +6,13 @@ import torch
 from tiny_models import VOCAB_SIZE, tiny_model
 from transformers import EvalPrediction, TrainerCallback
 
-from berxit import BerxitForSequenceClassification, BerxitMetrics, BerxitTrainer, BerxitTrainingArguments
+from berxit import (
+    BerxitForSequenceClassification,
+    BerxitMetrics,
+    BerxitObjective,
+    BerxitTrainer,
+    BerxitTrainingArguments,
+)
 
 
 def random_dataset(size: int, num_labels: int = 3, length: int = 8, seed: int = 0) -> list[dict]:
@@ -127,6 +133,19 @@ def test_resuming_continues_the_same_objective_sequence(tmp_path):
         uninterrupted.model.named_parameters(), resumed.model.parameters(), strict=True
     ):
         torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_the_arguments_recipe_reaches_every_step(tmp_path):
+    args = make_args(tmp_path, distillation_weight=0.5, certainty_loss="bce", gradient_equilibrium=True)
+    assert args.objective("final_exit") == BerxitObjective(
+        "final_exit", certainty_loss="bce", distillation_weight=0.5, gradient_equilibrium=True
+    )
+    trainer = train_model(args, random_dataset(16))
+    logged = [entry for entry in trainer.state.log_history if "loss_certainty" in entry]
+    # Distillation is logged on the steps that train early exits (alternating's all-exits steps).
+    assert ["loss_distillation" in entry for entry in logged] == [True, False, True, False]
+    with pytest.raises(ValueError, match="certainty_gradient: expected one of"):
+        make_args(tmp_path, certainty_gradient="everywhere")
 
 
 def test_bad_training_setups_are_named(tmp_path):

@@ -1,0 +1,51 @@
+"""What runs are compared by when a training recipe is ablated: on the test split, the final layer, each exit, how
+well the certainty head ranks each exit's right answers above its wrong ones (beside the max-softmax), the most
+layers each rule's curve saves within a drop of the final layer, beside static depth (every example answered at
+one exit, which any user gets by truncating), and each rule's certified operating point."""
+
+from __future__ import annotations
+
+from ..exit_rules.exit_rules import rules_for
+from .curves import evaluate_setting
+from .exit_quality import exit_quality
+from .operating_point import find_operating_point, within_drop
+from .records import ExitRecord
+from .risk_control import Promise
+
+
+def saved_within(points: list[dict], final: dict, metric: str, max_drop: float) -> float:
+    """The most layers saved by a point of `points` whose `metric` stays within `max_drop` points of `final`'s (the
+    final layer itself saves 0)."""
+    return max([0.0] + [p["saved_layers"] for p in points if within_drop(p[metric], final[metric], max_drop)])
+
+
+def compare_run(config, records: dict[str, ExitRecord], metric: str, promise: Promise, max_drop: float) -> dict:
+    """One run's numbers from its records (`validation` and `test`, and `train` where the caller recorded part of
+    the training split, to see whether the certainty head ranks the answers it was fitted on better)."""
+    test = records["test"]
+    final = evaluate_setting(config, test, None)
+    quality = exit_quality(config, test)
+    score = "certainty_spearman" if config.is_regression else "certainty_auroc"
+    static = [{"saved_layers": 1 - row["exit"] / test.num_layers, metric: row[metric]} for row in quality]
+    row = {
+        "final": final[metric],
+        "exits": [q[metric] for q in quality],
+        score: [q[score] for q in quality],
+        "saved_within": {"static depth": saved_within(static, final, metric, max_drop)},
+        "operating_points": {},
+    }
+    if not config.is_regression:
+        row["softmax_auroc"] = [q["softmax_auroc"] for q in quality]
+    if "train" in records:
+        row[f"train_{score}"] = [q[score] for q in exit_quality(config, records["train"])]
+    calibrated = {split: records[split] for split in ("validation", "test")}
+    for rule in rules_for(config):
+        point = find_operating_point(config, calibrated, rule, metric, promise)
+        row["saved_within"][rule] = saved_within(point["curves"]["test"], final, metric, max_drop)
+        on_test = point["on_test"]
+        row["operating_points"][rule] = {
+            "setting": point["chosen"]["setting"],
+            "test_drop": final[metric] - on_test[metric],
+            "saved_layers": on_test["saved_layers"],
+        }
+    return row

@@ -1,0 +1,62 @@
+"""The ablation table of `berxit-compare-runs`: one line per run, what its recipe changes from the paper's, and the
+numbers `evaluation.comparison` computes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..evaluation.risk_control import Promise
+from ..modeling_berxit.losses import BerxitObjective
+from .tables import markdown_table
+
+
+def recipe_changes(config, objective: dict) -> dict:
+    """What a run's recipe changes from the paper's: its certainty head's inputs, and its objective's settings (a
+    run record's `objective`) that differ from `BerxitObjective()`'s."""
+    changes = {} if config.certainty_inputs == "pooled" else {"certainty_inputs": config.certainty_inputs}
+    paper = dataclasses.asdict(BerxitObjective())
+    changes.update({key: value for key, value in objective.items() if value != paper[key]})
+    return changes
+
+
+def describe_recipe(run: dict) -> str:
+    """The recipe column: the strategy when it is not alternating, then the changes; "the paper's" for none."""
+    words = [] if run["strategy"] == "alternating" else [f"exit_strategy={run['strategy']}"]
+    words += [f"{key}={value}" for key, value in run["changes"].items()]
+    return ", ".join(words) or "the paper's"
+
+
+def render_comparison(runs: dict[str, dict], metric: str, max_drop: float, promise: Promise) -> str:
+    """The markdown: a table of the runs, and what each column means."""
+    score = "certainty_spearman" if any("certainty_spearman" in run for run in runs.values()) else "certainty_auroc"
+    rows = []
+    for name, run in runs.items():
+        row = {
+            "run": name,
+            "recipe": describe_recipe(run),
+            f"final {metric}": run["final"],
+            "each exit": _series(run["exits"]),
+            f"{score} per exit": _series(run[score]),
+        }
+        if "softmax_auroc" in run:
+            row["softmax_auroc per exit"] = _series(run["softmax_auroc"])
+        if f"train_{score}" in run:
+            row[f"train {score}"] = _series(run[f"train_{score}"])
+        for rule, saved in run["saved_within"].items():
+            row[f"saved within {max_drop:g} pt: {rule}"] = saved
+        for rule, point in run["operating_points"].items():
+            row[f"certified {rule}: drop, saved"] = f"{100 * point['test_drop']:.1f}, {point['saved_layers']:.3f}"
+        rows.append(row)
+    tasks = sorted({run["task"] for run in runs.values()})
+    return (
+        f"Runs on {', '.join(tasks)}, test split. *each exit*: that exit's {metric} when it answers every example. "
+        f"*saved within {max_drop:g} pt*: the most layers a setting of the rule saves while the test {metric} stays "
+        f"within {max_drop:g} point(s) of the run's final layer (static depth: every example at one exit). "
+        f"*certified*: each rule's operating point chosen on validation ({promise.statement(False)}), its test drop "
+        f"in points and the layers it saves. *train*: the same ranking on training examples the head was fitted "
+        f"on.\n\n{markdown_table(rows)}"
+    )
+
+
+def _series(values: list[float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in values)

@@ -1,0 +1,87 @@
+"""A recipe of the ablation (#24) end to end on the tiny BERT: berxit-train takes it from the command line and
+records it, berxit-sweep and berxit-compare-runs compare it with the paper's."""
+
+import json
+import re
+
+from cli_helpers import one_line_error, train_args
+
+from berxit import BerxitForSequenceClassification
+from berxit.scripts import compare_runs, export, sweep, train
+
+
+def assert_one_line_error(capsys, main, argv, expected: str) -> None:
+    assert re.search(expected, one_line_error(capsys, main, argv))
+
+
+RECIPE = [
+    "--certainty_inputs",
+    "pooled_and_answer",
+    "--certainty_loss",
+    "bce",
+    "--certainty_gradient",
+    "head",
+    "--distillation_weight",
+    "0.5",
+    "--gradient_equilibrium",
+]
+
+
+def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_path, capsys):
+    paper, recipe = tmp_path / "paper", tmp_path / "recipe"
+    train.main(train_args(tiny_bert, reviews_csv, paper, "--logging_steps", "1"))
+    train.main(train_args(tiny_bert, reviews_csv, recipe, "--logging_steps", "1", *RECIPE))
+    model = BerxitForSequenceClassification.from_pretrained(recipe)
+    assert model.config.certainty_inputs == "pooled_and_answer"
+    run = json.loads((recipe / "berxit_run.json").read_text())
+    assert run["objective"] == {
+        "certainty_loss": "bce",
+        "certainty_weight": 1.0,
+        "certainty_gradient": "head",
+        "distillation_weight": 0.5,
+        "distillation_temperature": 1.0,
+        "gradient_equilibrium": True,
+    }
+    for folder in (paper, recipe):
+        sweep.main(["--model_dir", str(folder), "--max_drop", "5"])
+    output = tmp_path / "compared" / "table.md"
+    (tmp_path / "compared").mkdir()
+    argv = ["--runs", f"{paper},{recipe}", "--output", str(output), "--train_examples", "8"]
+    compare_runs.main(argv)
+    table = output.read_text()
+    assert "| paper | the paper's |" in table
+    assert (
+        "| recipe | certainty_inputs=pooled_and_answer, certainty_loss=bce, certainty_gradient=head, "
+        "distillation_weight=0.5, gradient_equilibrium=True |" in table
+    )
+    numbers = json.loads(output.with_suffix(".json").read_text())
+    layers = model.config.num_hidden_layers
+    for name in ("paper", "recipe"):
+        row = numbers[name]
+        assert len(row["exits"]) == len(row["certainty_auroc"]) == len(row["train_certainty_auroc"]) == layers
+        assert set(row["saved_within"]) == {"static depth", "certainty", "entropy", "patience"}
+        assert set(row["operating_points"]) == {"certainty", "entropy", "patience"}
+    # The model card says how the model was trained and what its certainty head reads.
+    export.main(["--model_dir", str(recipe), "--export_dir", str(tmp_path / "export")])
+    card = (tmp_path / "export" / "README.md").read_text()
+    assert (
+        "training (certainty_loss=bce, certainty_gradient=head, distillation_weight=0.5, gradient_equilibrium=True)"
+        in card
+    )
+    assert "the certainty head its pooled vector and answer" in card
+    # Going on from a checkpoint keeps its certainty head.
+    argv = train_args(tiny_bert, reviews_csv, tmp_path / "on", "--certainty_inputs", "pooled")
+    argv[1] = str(recipe)
+    assert_one_line_error(capsys, train.main, argv, "certainty_inputs: the berxit checkpoint .* 'pooled_and_answer'")
+
+
+def test_bad_comparisons_are_named(tiny_bert, reviews_csv, tmp_path, capsys):
+    assert_one_line_error(capsys, compare_runs.main, ["--runs", " , "], "runs: expected at least one")
+    argv = ["--runs", str(tmp_path), "--train_examples", "-1"]
+    assert_one_line_error(capsys, compare_runs.main, argv, "train_examples: expected a number of examples >= 0")
+    unswept = tmp_path / "unswept"
+    train.main(train_args(tiny_bert, reviews_csv, unswept))
+    argv = ["--runs", str(unswept), "--output", str(tmp_path / "t.md")]
+    assert_one_line_error(capsys, compare_runs.main, argv, "runs: .* has no sweep records of validation, test")
+    argv = train_args(tiny_bert, reviews_csv, tmp_path / "bad", "--distillation_temperature", "0")
+    assert_one_line_error(capsys, train.main, argv, "distillation_temperature: expected a finite number > 0")

@@ -42,10 +42,12 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
         "distillation_temperature": 1.0,
         "gradient_equilibrium": True,
     }
+    output = tmp_path / "compared" / "table.md"
+    output.parent.mkdir()
+    argv = ["--runs", str(paper), "--output", str(output)]
+    assert_one_line_error(capsys, compare_runs.main, argv, "runs: .* has no sweep records of validation, test")
     for folder in (paper, recipe):
         sweep.main(["--model_dir", str(folder), "--max_drop", "5"])
-    output = tmp_path / "compared" / "table.md"
-    (tmp_path / "compared").mkdir()
     argv = ["--runs", f"{paper},{recipe}", "--output", str(output), "--train_examples", "8"]
     compare_runs.main(argv)
     table = output.read_text()
@@ -79,9 +81,5 @@ def test_bad_comparisons_are_named(tiny_bert, reviews_csv, tmp_path, capsys):
     assert_one_line_error(capsys, compare_runs.main, ["--runs", " , "], "runs: expected at least one")
     argv = ["--runs", str(tmp_path), "--train_examples", "-1"]
     assert_one_line_error(capsys, compare_runs.main, argv, "train_examples: expected a number of examples >= 0")
-    unswept = tmp_path / "unswept"
-    train.main(train_args(tiny_bert, reviews_csv, unswept))
-    argv = ["--runs", str(unswept), "--output", str(tmp_path / "t.md")]
-    assert_one_line_error(capsys, compare_runs.main, argv, "runs: .* has no sweep records of validation, test")
     argv = train_args(tiny_bert, reviews_csv, tmp_path / "bad", "--distillation_temperature", "0")
     assert_one_line_error(capsys, train.main, argv, "distillation_temperature: expected a finite number > 0")

@@ -6,17 +6,11 @@ one exit, which any user gets by truncating), and each rule's certified operatin
 from __future__ import annotations
 
 from ..exit_rules.exit_rules import rules_for
-from .curves import evaluate_setting
+from .curves import evaluate_setting, static_depth_curve
 from .exit_quality import exit_quality
-from .operating_point import find_operating_point, within_drop
+from .operating_point import find_operating_point, most_saved_within
 from .records import ExitRecord
 from .risk_control import Promise
-
-
-def saved_within(points: list[dict], final: dict, metric: str, max_drop: float) -> float:
-    """The most layers saved by a point of `points` whose `metric` stays within `max_drop` points of `final`'s (the
-    final layer itself saves 0)."""
-    return max([0.0] + [p["saved_layers"] for p in points if within_drop(p[metric], final[metric], max_drop)])
 
 
 def compare_run(config, records: dict[str, ExitRecord], metric: str, promise: Promise, max_drop: float) -> dict:
@@ -26,12 +20,12 @@ def compare_run(config, records: dict[str, ExitRecord], metric: str, promise: Pr
     final = evaluate_setting(config, test, None)
     quality = exit_quality(config, test)
     score = "certainty_spearman" if config.is_regression else "certainty_auroc"
-    static = [{"saved_layers": 1 - row["exit"] / test.num_layers, metric: row[metric]} for row in quality]
+    static = static_depth_curve(quality)
     row = {
         "final": final[metric],
         "exits": [q[metric] for q in quality],
         score: [q[score] for q in quality],
-        "saved_within": {"static depth": saved_within(static, final, metric, max_drop)},
+        "saved_within": {"static depth": most_saved_within(static + [final], final[metric], metric, max_drop)},
         "operating_points": {},
     }
     if not config.is_regression:
@@ -41,7 +35,9 @@ def compare_run(config, records: dict[str, ExitRecord], metric: str, promise: Pr
     calibrated = {split: records[split] for split in ("validation", "test")}
     for rule in rules_for(config):
         point = find_operating_point(config, calibrated, rule, metric, promise)
-        row["saved_within"][rule] = saved_within(point["curves"]["test"], final, metric, max_drop)
+        row["saved_within"][rule] = most_saved_within(
+            point["curves"]["test"] + [final], final[metric], metric, max_drop
+        )
         on_test = point["on_test"]
         row["operating_points"][rule] = {
             "setting": point["chosen"]["setting"],

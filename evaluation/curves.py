@@ -36,6 +36,16 @@ def evaluate_setting(config, record: ExitRecord, rule: str | None, setting=None)
     }
 
 
+def static_depth_curve(per_exit: list[dict]) -> list[dict]:
+    """The baseline any user gets by truncating the model: every example answered at exit k, as one curve point per
+    k (`per_exit[k - 1]` holds exit k's metrics), so a rule's curve can be read against it."""
+    layers = len(per_exit)
+    return [
+        {**metrics, "rule": "static depth", "setting": k, "avg_exit_layer": float(k), "saved_layers": 1 - k / layers}
+        for k, metrics in enumerate(per_exit, start=1)
+    ]
+
+
 def curve(config, record: ExitRecord, rule: str) -> list[dict]:
     """`evaluate_setting` at every setting of `rule`."""
     return [evaluate_setting(config, record, rule, setting) for setting in settings_for(rule, record.num_layers)]

@@ -17,6 +17,13 @@ def within_drop(value: float, reference: float, max_drop: float) -> bool:
     return value >= reference - max_drop / 100.0 - 1e-12
 
 
+def most_saved_within(points: list[dict], reference: float, metric: str, max_drop: float) -> float | None:
+    """The most layers any of `points` saves while its `metric` stays within `max_drop` points of `reference`: the
+    curve view of a rule (no guarantee; pass the final layer among the points to count it). None if none does."""
+    allowed = [p["saved_layers"] for p in points if within_drop(p[metric], reference, max_drop)]
+    return max(allowed) if allowed else None
+
+
 def largest_within_drop(points: list[dict], final: dict, metric: str, max_drop: float) -> dict:
     """The setting that saves the most layers while its `metric` estimate stays within `max_drop` points of the
     final layer's (the `largest_within_drop` chooser: no guarantee)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..configuration_berxit import BerxitConfig
-from ..evaluation.operating_point import within_drop
+from ..evaluation.operating_point import most_saved_within, within_drop
 from ..evaluation.records import ExitRecord
 from .definition import (
     CURVE_CLAIM_TASKS,
@@ -70,6 +70,25 @@ def run_with_records(path: Path) -> tuple[dict, BerxitConfig, dict[str, ExitReco
     return run, config, records, dict(RECIPES[run.get("recipe", "paper")])
 
 
+def recipe_name(changes: dict) -> str:
+    """The name in `RECIPES` of a run's changes from the paper's recipe, or the changes spelled out."""
+    named = next((name for name, recipe in RECIPES.items() if recipe == changes), None)
+    return named or ", ".join(f"{key}={value}" for key, value in changes.items())
+
+
+def load_ablations(folder: Path) -> dict[tuple[str, str, str], list[dict]]:
+    """The runs of every `berxit-compare-runs` table saved in `folder` (its `*.json`), grouped by task, exit
+    strategy and recipe, one run per seed (a run compared in two tables counts once)."""
+    groups: dict[tuple[str, str, str], dict] = {}
+    for path in sorted(folder.glob("*.json")):
+        for run in json.loads(path.read_text()).values():
+            if not isinstance(run, dict) or "saved_within" not in run:
+                continue  # not a comparison's table (an experiment's run JSON kept beside them)
+            key = (run["task"], run["strategy"], recipe_name(run["changes"]))
+            groups.setdefault(key, {}).setdefault(run.get("seed"), run)
+    return {key: list(by_seed.values()) for key, by_seed in groups.items()}
+
+
 def num_layers(run: dict) -> int:
     """The model's depth, from its per-exit results (plain runs have none: their backbone's record, if any)."""
     if "per_exit_test" in run:
@@ -105,10 +124,7 @@ def saved_within_reference(run: dict, rule: str, metric: str, reference: float) 
     """The most layers the rule's test curve saves while staying within MAX_DROP points of `reference`
     (plain fine-tuning's metric): the curve view, with one yardstick for every strategy."""
     points = run.get("curves_test", {}).get(rule)
-    if points is None:
-        return None
-    allowed = [p["saved_layers"] for p in points + [run["final"]] if within_drop(p[metric], reference, MAX_DROP)]
-    return max(allowed) if allowed else None
+    return None if points is None else most_saved_within(points + [run["final"]], reference, metric, MAX_DROP)
 
 
 def first_good_exit(run: dict | None, metric: str) -> int | None:

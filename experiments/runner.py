@@ -27,11 +27,13 @@ from transformers import (
 from transformers.utils import logging
 
 from ..artifacts.files import check_writable, write_text_atomic
+from ..configuration_berxit.configuration_berxit import PAPER_CERTAINTY_INPUTS
 from ..data import label_mean, load_task, packaged_backbone_dir, tokenize
 from ..evaluation import ExitRecord, find_operating_point, record_exits, rules_for, task_metrics
 from ..evaluation.records import collect_outputs, padded_batches
 from ..evaluation.risk_control import Promise
 from ..modeling_berxit import BerxitForSequenceClassification
+from ..modeling_berxit.losses import BerxitObjective
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
 from .definition import CONFIDENCE, MAX_DROP, RECIPES, record_file_name, run_file_name
@@ -96,8 +98,13 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
                 data_collator=DataCollatorWithPadding(tokenizer),
             )
         else:
-            objective = dict(RECIPES[args.recipe])
-            model_settings = {key: objective.pop(key) for key in ("certainty_inputs",) if key in objective}
+            # The recipe's changes to the paper's, whatever berxit's defaults are.
+            objective = {
+                **BerxitObjective().settings(),
+                "certainty_inputs": PAPER_CERTAINTY_INPUTS,
+                **RECIPES[args.recipe],
+            }
+            model_settings = {"certainty_inputs": objective.pop("certainty_inputs")}
             model = BerxitForSequenceClassification.from_pretrained_backbone(
                 backbone, num_labels=task.num_labels, exit_pooling=args.exit_pooling, **model_settings
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -62,6 +63,12 @@ class BerxitObjective:
             raise ValueError(f"distillation_temperature: expected a finite number > 0, got {value!r}.")
         if not isinstance(self.gradient_equilibrium, bool):
             raise ValueError(f"gradient_equilibrium: expected True or False, got {self.gradient_equilibrium!r}.")
+
+    def settings(self) -> dict:
+        """How the loss is made, beside which exits it trains: what a run records of its recipe."""
+        settings = dataclasses.asdict(self)
+        del settings["exits"]  # the strategy's, step by step
+        return settings
 
     @classmethod
     def of(cls, objective: str | BerxitObjective) -> BerxitObjective:

@@ -3,8 +3,7 @@ numbers `evaluation.comparison` computes."""
 
 from __future__ import annotations
 
-import dataclasses
-
+from ..configuration_berxit.configuration_berxit import PAPER_CERTAINTY_INPUTS
 from ..evaluation.risk_control import Promise
 from ..modeling_berxit.losses import BerxitObjective
 from .tables import markdown_table
@@ -12,10 +11,13 @@ from .tables import markdown_table
 
 def recipe_changes(config, objective: dict) -> dict:
     """What a run's recipe changes from the paper's: its certainty head's inputs, and its objective's settings (a
-    run record's `objective`) that differ from `BerxitObjective()`'s."""
-    changes = {} if config.certainty_inputs == "pooled" else {"certainty_inputs": config.certainty_inputs}
-    paper = dataclasses.asdict(BerxitObjective())
+    run record's `objective`) that differ from `BerxitObjective()`'s; without distillation its temperature is no
+    change."""
+    changes = {} if config.certainty_inputs == PAPER_CERTAINTY_INPUTS else {"certainty_inputs": config.certainty_inputs}
+    paper = BerxitObjective().settings()
     changes.update({key: value for key, value in objective.items() if value != paper[key]})
+    if not objective.get("distillation_weight"):
+        changes.pop("distillation_temperature", None)
     return changes
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..configuration_berxit.configuration_berxit import PAPER_CERTAINTY_INPUTS
 from ..data import hub_dataset
 from ..exit_rules.exit_rules import exit_rule_class
 from .comparison import recipe_changes
@@ -92,6 +93,7 @@ def model_card(
         tags=["berxit", "early-exit", config.backbone_config.model_type],
         eval_results=eval_results,
     )
+    reads_answer = config.certainty_inputs != PAPER_CERTAINTY_INPUTS
     body = BODY.format(
         title=repo.split("/")[-1],
         base_model=f"`{run_info['base_model']}`" if run_info["base_model"] else "a BERT-family backbone",
@@ -100,7 +102,7 @@ def model_card(
         strategy=run_info["exit_strategy"],
         pooling={"cls": "[CLS] state", "mean": "mean over the real tokens"}[config.exit_pooling],
         recipe=recipe_clause(config, run_info),
-        head=" and the certainty head its pooled vector and answer" if config.certainty_inputs != "pooled" else "",
+        head=" and the certainty head its pooled vector and answer" if reads_answer else "",
         serving=serving,
         metric=metric,
         test_metric=operating["test"][metric],

@@ -1,4 +1,5 @@
-"""The speed-accuracy plot: metric against average exit layer, one line per exit rule."""
+"""The speed-accuracy plot: metric against average exit layer, one line per exit rule, beside static depth (every
+example answered at one exit), the baseline a user gets by truncating the model."""
 
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ def plot_curves(
     operating_label: str = "operating points",
     reference: float | None = None,
     final_label: str = "final layer",
+    static_depth: list[dict] | None = None,
+    static_depth_label: str = "static depth (exit k for all)",
 ) -> Path:
     """Writes a PNG; `curves` maps a label to its points, `final` marks the final layer, circles the points chosen;
-    `reference` (a metric value, e.g. plain fine-tuning's) is drawn as a dashed line."""
+    `reference` (a metric value, e.g. plain fine-tuning's) is drawn as a dashed line, `static_depth` (points of
+    `evaluation.curves.static_depth_curve`) as a grey dotted one."""
     figure, axes = plt.subplots(figsize=(6.4, 4.4))
+    if static_depth:
+        x, y = [p["avg_exit_layer"] for p in static_depth], [100 * p[metric] for p in static_depth]
+        axes.plot(x, y, marker="s", markersize=4, color="grey", linestyle=":", label=static_depth_label)
     for label, points in curves.items():
         ordered = sorted(points, key=lambda p: p["avg_exit_layer"])
         axes.plot([p["avg_exit_layer"] for p in ordered], [100 * p[metric] for p in ordered], marker=".", label=label)

@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from ..data.glue import GLUE_TASKS
+from ..evaluation.curves import static_depth_curve
 from ..experiments.analysis import (
     best_certainty_curve,
     claim_checks,
     curve_score,
     final_metric,
     first_good_exit,
+    load_ablations,
     load_runs,
     load_seeded_runs,
     num_layers,
@@ -23,7 +25,16 @@ from ..experiments.analysis import (
     saved_within_reference,
     seed_gap,
 )
-from ..experiments.definition import CLAIMS, DEEBERT_RULE, HYPERPARAMETERS, MAX_DROP, MIN_SAVED, OUR_RULE, RULES
+from ..experiments.definition import (
+    CLAIMS,
+    DEEBERT_RULE,
+    HYPERPARAMETERS,
+    MAX_DROP,
+    MIN_SAVED,
+    OUR_RULE,
+    RECIPES,
+    RULES,
+)
 from .plots import plot_curves
 from .tables import markdown_table
 
@@ -43,9 +54,63 @@ def render_report(results_dir: Path, report_dir: Path, ablation_dir: Path | None
     lines += seed_lines(load_seeded_runs(results_dir))
     if ablation_dir is not None:
         lines += pooling_lines(tasks, load_runs(ablation_dir), ablation_dir)
+    lines += recipe_ablation_lines(results_dir.parent / "ablations")
     for task, runs in tasks.items():
         lines += task_lines(task, runs, report_dir, results_dir)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def points(values: list[float]) -> str:
+    """One value in points, or `mean ± sample standard deviation` of several (seeds)."""
+    return f"{100 * values[0]:.1f}" if len(values) == 1 else mean_std(values)
+
+
+def series(runs: list[dict], key: str) -> str:
+    """The runs' per-exit `key`, averaged over the runs."""
+    return " / ".join(f"{value:.2f}" for value in np.mean([run[key] for run in runs], axis=0))
+
+
+def recipe_order(key: tuple[str, str, str], order: list[str]) -> tuple:
+    task, strategy, recipe = key
+    return task, strategy, order.index(recipe) if recipe in order else len(order), recipe
+
+
+def recipe_ablation_lines(folder: Path) -> list[str]:
+    """The certainty head's ablation: each recipe per task, from the `berxit-compare-runs` tables in `folder`,
+    mean ± standard deviation over the seeds it ran with."""
+    groups = load_ablations(folder)
+    if not groups:
+        return []
+    rows = []
+    order = list(RECIPES)  # the paper's first, then the changes as the definition lists them
+    for (task, strategy, recipe), runs in sorted(groups.items(), key=lambda item: recipe_order(item[0], order)):
+        score = "certainty_spearman" if "certainty_spearman" in runs[0] else "certainty_auroc"
+        row = {
+            "task": task,
+            "recipe": recipe if strategy == "alternating" else f"{recipe} ({strategy})",
+            "seeds": ", ".join(str(run.get("seed")) for run in runs),
+            "final": points([run["final"] for run in runs]),
+            "each exit": " / ".join(f"{100 * m:.1f}" for m in np.mean([run["exits"] for run in runs], axis=0)),
+            "certainty ranking per exit": f"{score.split('_')[1]} {series(runs, score)}",
+            "max-softmax AUROC per exit": series(runs, "softmax_auroc") if "softmax_auroc" in runs[0] else None,
+        }
+        for rule in ("certainty", "entropy", "static depth"):
+            saved = [run["saved_within"][rule] for run in runs if rule in run["saved_within"]]
+            row[f"saved within {MAX_DROP:g} pt: {rule}"] = points(saved) if saved else None
+        rows.append(row)
+    return [
+        "## Ablation of the certainty head",
+        "",
+        f"Each recipe against the paper's (`make ablations` on the main job, `berxit-experiments --recipe` on GLUE, "
+        f"compared by `berxit-compare-runs`; the tables are the JSON in `{folder.as_posix()}`), on the test split, in "
+        f"points: the final layer, each exit answering every example, how well the certainty head ranks each exit's "
+        f"right answers above its wrong ones (AUROC; Spearman for regression) beside the exit's own max-softmax, and "
+        f"the most layers a setting of the rule saves while the test metric stays within {MAX_DROP:g} point of the "
+        f"run's final layer (static depth: every example at one exit). Several seeds: mean ± standard deviation. The "
+        f"defaults are the combined recipe (README, *Ablation of the certainty head*).",
+        "",
+        markdown_table(rows),
+    ]
 
 
 def seed_lines(seeded: dict[str, dict[str, list[dict]]]) -> list[str]:
@@ -391,6 +456,8 @@ def task_lines(task: str, runs: dict[str, dict], report_dir: Path, results_dir: 
             f"{task}: test split",
             reference=reference,
             final_label=f"final layer ({marked})",
+            static_depth=static_depth_curve(runs[marked]["per_exit_test"]),
+            static_depth_label=f"static depth ({marked}: exit k for all)",
         )
         lines += [f"![{task}]({Path(os.path.relpath(image, report_dir)).as_posix()})", ""]
     return lines

@@ -50,6 +50,9 @@ class CompareArguments:
         self.paths = [Path(run.strip()) for run in self.runs.split(",") if run.strip()]
         if not self.paths:
             raise ValueError("runs: expected at least one run folder or run JSON.")
+        twice = sorted({str(path) for path in self.paths if self.paths.count(path) > 1})
+        if twice:
+            raise ValueError(f"runs: {', '.join(twice)} given twice.")
         if self.train_examples < 0:
             raise ValueError(f"train_examples: expected a number of examples >= 0, got {self.train_examples}.")
         if not 0 <= self.max_drop <= 100:
@@ -78,6 +81,7 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
         "metric": task.metric,
         "strategy": run_info.get("exit_strategy", "alternating"),
         "changes": recipe_changes(model.config, run_info.get("objective", {})),
+        "seed": run_info.get("seed"),  # None: a run recorded before runs kept their seed
     }
     return about, model.config, records
 
@@ -85,7 +89,13 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
 def experiment_run(path: Path) -> tuple[dict, object, dict[str, ExitRecord]]:
     """A run of berxit-experiments: what it is, a config that replays its rules, and its records."""
     run, config, records, changes = run_with_records(path)
-    about = {"task": run["task"], "metric": run["metric"], "strategy": run["strategy"], "changes": changes}
+    about = {
+        "task": run["task"],
+        "metric": run["metric"],
+        "strategy": run["strategy"],
+        "changes": changes,
+        "seed": run["hyperparameters"]["seed"],
+    }
     return about, config, records
 
 
@@ -102,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             about, config, records = folder_run(path, args.train_examples)
             name = path.name
+        if name in runs:  # runs/ablations/paper beside runs/ablations_seed43/paper
+            name = str(path)
         runs[name] = {**about, **compare_run(config, records, about["metric"], args.promise, args.max_drop)}
         metrics.add(about["metric"])
         print(f"{name}: compared")

@@ -43,9 +43,9 @@ class ModelArguments:
     certainty_inputs: str | None = field(
         default=None,
         metadata={
-            "help": "What the certainty head reads of each exit: 'pooled' (its pooled vector, the paper's; the "
-            "default of a new model) or 'pooled_and_answer' (that and the exit's answer: class probabilities, "
-            "margin, negentropy). A berxit checkpoint keeps its own.",
+            "help": "What the certainty head reads of each exit: 'pooled_and_answer' (its pooled vector and the "
+            "exit's answer: class probabilities, margin, negentropy; the prediction for regression; the default of a "
+            "new model) or 'pooled' (the pooled vector alone, the paper's). A berxit checkpoint keeps its own.",
             "choices": list(CERTAINTY_INPUTS),
         },
     )

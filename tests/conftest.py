@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config) -> None:
+    """Under `pytest -n N` each worker keeps torch to one thread: N workers already fill the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(params=["bert", "roberta"])

@@ -89,7 +89,8 @@ def tiny_model(model_type: str = "bert", num_labels: int = 3, cls=BerxitModel, s
     model = cls(tiny_config(model_type, num_labels, **kwargs))
     base = model.base_model
     with torch.no_grad():
-        base.certainty_head.classifier.weight.mul_(20.0)
+        hidden = model.config.backbone_config.hidden_size
+        base.certainty_head.classifier.weight[:, :hidden].mul_(20.0)  # the pooled part: the answer's stays as built
         for exit_ in base.exits:
             exit_.classifier.weight.mul_(100.0)
     return model.eval()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from transformers import AutoConfig, DataCollatorWithPadding, set_seed
@@ -107,18 +106,12 @@ def fine_tune(
     run_info = {
         "base_model": base_model,
         "exit_strategy": training_args.exit_strategy,
-        "objective": objective_settings(training_args),
+        "objective": training_args.objective("all_exits").settings(),
+        "seed": training_args.seed,
         "train_examples": len(task.splits["train"]),
         **run_info,
     }
     finish_run(output_dir, lambda folder: trainer.save_model(str(folder)), run_info, trainer.is_world_process_zero())
-
-
-def objective_settings(training_args: BerxitTrainingArguments) -> dict:
-    """How the run's losses were made, beside its exit strategy (every step's objective but its exits)."""
-    settings = dataclasses.asdict(training_args.objective("all_exits"))
-    del settings["exits"]  # the strategy's, step by step
-    return settings
 
 
 def warn_if_small(splits) -> None:

@@ -15,6 +15,7 @@ from transformers.utils import logging
 from ..artifacts.files import write_text_atomic
 from ..data import TaskData, tokenize
 from ..data.tokenizer import load_tokenizer
+from ..evaluation.curves import static_depth_curve
 from ..evaluation.exit_quality import exit_quality
 from ..evaluation.operating_point import find_operating_point
 from ..evaluation.records import record_exits
@@ -92,6 +93,7 @@ def sweep_model(
         f"{task.name}, test split",
         operating_points={rule_: point["on_test"] for rule_, point in points.items()},
         operating_label=f"chosen on {calibration_name}",
+        static_depth=static_depth_curve([{metric: row[f"test_{metric}"]} for row in exits]),
     )
 
     point = points[rule]

@@ -105,8 +105,8 @@ def left_padded(model, input_ids, attention_mask):
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 @pytest.mark.parametrize("rule", RULES)
 def test_batched_early_exit_equals_each_example_alone(family, rule, pooling):
-    # Seed 4: random exits whose predictions change across layers in every family, so patience has work to do.
-    model = tiny_model(family, exit_pooling=pooling, seed=4)
+    # Seed 0: random exits whose predictions change across layers in every family, so patience has work to do.
+    model = tiny_model(family, exit_pooling=pooling, seed=0)
     input_ids, attention_mask = padded_batch(model, LENGTHS)
     kwargs = splitting_rule(model, input_ids, attention_mask, rule)
     alone = []

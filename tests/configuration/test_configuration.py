@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from tiny_models import tiny_backbone, tiny_config
 from transformers import AutoConfig, BertConfig
@@ -51,3 +53,13 @@ def test_plain_backbone_checkpoint_points_to_from_pretrained_backbone(tmp_path):
     BertConfig(**{k: v for k, v in tiny_backbone().items() if k != "model_type"}).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="from_pretrained_backbone"):
         BerxitConfig.from_pretrained(tmp_path)
+
+
+def test_a_config_saved_before_the_head_could_read_the_answer_keeps_the_papers_head(tmp_path):
+    assert tiny_config().certainty_inputs == "pooled_and_answer"  # a new model's head reads its exit's answer
+    tiny_config().save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["certainty_inputs"] == "pooled_and_answer"  # saved even at the default, so it never drifts
+    del saved["certainty_inputs"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert AutoConfig.from_pretrained(tmp_path).certainty_inputs == "pooled"

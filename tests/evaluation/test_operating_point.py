@@ -5,7 +5,12 @@ import torch
 
 from berxit import BerxitConfig
 from berxit.evaluation import ExitRecord, Promise, choose_operating_point
-from berxit.evaluation.operating_point import find_operating_point, largest_within_drop, within_drop
+from berxit.evaluation.operating_point import (
+    find_operating_point,
+    largest_within_drop,
+    most_saved_within,
+    within_drop,
+)
 
 LAYERS = 3
 
@@ -24,6 +29,16 @@ def agreeing_record(examples: int, certainty: float) -> ExitRecord:
 def test_within_drop_forgives_float_noise_only():
     assert within_drop(0.80, 0.81, 1.0) and within_drop(0.8 - 1e-13, 0.81, 1.0)
     assert not within_drop(0.799, 0.81, 1.0)
+
+
+def test_most_saved_within_is_the_curve_view_with_none_when_no_point_qualifies():
+    points = [
+        {"accuracy": 0.795, "saved_layers": 0.4},
+        {"accuracy": 0.70, "saved_layers": 0.7},  # saves more, costs 10 points
+        {"accuracy": 0.80, "saved_layers": 0.0},
+    ]
+    assert most_saved_within(points, 0.80, "accuracy", 1.0) == 0.4
+    assert most_saved_within(points, 0.90, "accuracy", 1.0) is None
 
 
 def test_the_old_chooser_breaks_ties_towards_the_safer_setting():

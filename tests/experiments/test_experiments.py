@@ -158,3 +158,43 @@ def test_report_gives_seeds_as_mean_and_deviation_and_compares_poolings(tmp_path
     assert "## Exit pooling: mean against [CLS]" in text
     assert "| rte | alternating | mean | accuracy | 65.0 |" in text
     assert "| rte | alternating | cls | accuracy | 61.0 |" in text
+
+
+def test_report_gives_the_recipe_ablation_over_seeds(tmp_path):
+    results, ablations = tmp_path / "docs" / "results", tmp_path / "docs" / "ablations"
+    results.mkdir(parents=True)
+    ablations.mkdir()
+
+    def compared(seed: int, changes: dict, final: float, saved: float) -> dict:
+        return {
+            "task": "reviews",
+            "metric": "accuracy",
+            "strategy": "alternating",
+            "changes": changes,
+            "seed": seed,
+            "final": final,
+            "exits": [0.6, final],
+            "certainty_auroc": [0.6, 0.7],
+            "softmax_auroc": [0.65, 0.75],
+            "saved_within": {"static depth": 0.0, "certainty": saved, "entropy": 0.4, "patience": 0.1},
+            "operating_points": {},
+        }
+
+    answer = {"certainty_inputs": "pooled_and_answer"}
+    (ablations / "reviews.json").write_text(
+        json.dumps({"paper": compared(42, {}, 0.80, 0.30), "answer": compared(42, answer, 0.81, 0.44)})
+    )
+    # Another seed's table; the seed-42 paper run compared again counts once.
+    (ablations / "reviews_seed43.json").write_text(
+        json.dumps({"paper": compared(43, {}, 0.82, 0.34), "again": compared(42, {}, 0.80, 0.30)})
+    )
+    (ablations / "reviews.md").write_text("not JSON, not read")
+    text = results_report.render_report(results, tmp_path)
+    assert "## Ablation of the certainty head" in text
+    assert (
+        "| reviews | paper | 42, 43 | 81.0 ± 1.4 | 60.0 / 81.0 | auroc 0.60 / 0.70 | 0.65 / 0.75 | 32.0 ± 2.8 |" in text
+    )
+    assert (
+        "| reviews | answer | 42 | 81.0 | 60.0 / 81.0 | auroc 0.60 / 0.70 | 0.65 / 0.75 | 44.0 | 40.0 | 0.0 |" in text
+    )
+    assert text.index("| reviews | paper |") < text.index("| reviews | answer |")  # the paper's first

@@ -20,8 +20,8 @@ def run_alone(model, input_ids, attention_mask, **kwargs):
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 @pytest.mark.parametrize("rule", RULES)
 def test_batch_equals_each_example_alone(model_type, rule, pooling):
-    # Seed 3: random mean-pooled exits whose predictions change across layers, so patience has work to do.
-    model = tiny_model(model_type, exit_pooling=pooling, seed=0 if pooling == "cls" else 3)
+    # Seed 0 gives random exits whose predictions change across layers with either pooling: patience has work to do.
+    model = tiny_model(model_type, exit_pooling=pooling, seed=0)
     input_ids, attention_mask = padded_batch(model, LENGTHS)
     kwargs = splitting_rule(model, input_ids, attention_mask, rule)
     batched = model.early_exit_forward(input_ids, attention_mask=attention_mask, **kwargs)

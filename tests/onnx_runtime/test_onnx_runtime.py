@@ -48,10 +48,8 @@ def test_onnx_runtime_answers_as_pytorch(exported, rule, padding):
     assert len(set(got.exit_layers.tolist())) > 1, "the test needs examples that leave at different layers"
 
 
-def test_a_certainty_head_that_reads_the_answer_exports(tmp_path):
-    model = tiny_model(cls=BerxitForSequenceClassification, certainty_inputs="pooled_and_answer")
-    with torch.no_grad():  # tiny_model's spread saturates a head that starts from the answer
-        model.base_model.certainty_head.classifier.weight[0, -1] = 1.0
+def test_the_papers_certainty_head_exports(tmp_path):
+    model = tiny_model(cls=BerxitForSequenceClassification, certainty_inputs="pooled")  # the default reads the answer
     model.save_pretrained(tmp_path)
     export_onnx(model, tmp_path / "onnx")
     input_ids, attention_mask = padded_batch(model, LENGTHS)
@@ -153,7 +151,10 @@ def test_int8_graphs_quantise_the_backbone_and_stay_close(exported, tmp_path):
     int8 = OnnxBerxitModel(folder, quantized=True).every_exit(input_ids.numpy(), attention_mask.numpy())
     scale = np.abs(fp32["exit_logits"]).max()
     assert np.abs(int8["exit_logits"] - fp32["exit_logits"]).max() < 0.1 * scale
-    assert np.abs(int8["certainties"] - fp32["certainties"]).max() < 0.1
+    # The default head reads each exit's answer too, so the logits' rounding reaches the certainties (tiny_model's
+    # exits are sharp: a small change of logits moves the negentropy); int8 chooses its own operating point.
+    gap = np.abs(int8["certainties"] - fp32["certainties"])
+    assert gap.mean() < 0.05 and gap.max() < 0.2
 
 
 def test_the_int8_export_chooses_its_own_operating_point(tmp_path, finished_run):

@@ -3,6 +3,7 @@ records it, berxit-sweep and berxit-compare-runs compare it with the paper's."""
 
 import json
 import re
+import shutil
 
 from cli_helpers import one_line_error, train_args
 
@@ -14,6 +15,7 @@ def assert_one_line_error(capsys, main, argv, expected: str) -> None:
     assert re.search(expected, one_line_error(capsys, main, argv))
 
 
+PAPER = ["--certainty_inputs", "pooled", "--distillation_weight", "0", "--no_gradient_equilibrium"]
 RECIPE = [
     "--certainty_inputs",
     "pooled_and_answer",
@@ -23,13 +25,15 @@ RECIPE = [
     "head",
     "--distillation_weight",
     "0.5",
+    "--distillation_temperature",
+    "1.0",
     "--gradient_equilibrium",
 ]
 
 
 def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_path, capsys):
     paper, recipe = tmp_path / "paper", tmp_path / "recipe"
-    train.main(train_args(tiny_bert, reviews_csv, paper, "--logging_steps", "1"))
+    train.main(train_args(tiny_bert, reviews_csv, paper, "--logging_steps", "1", *PAPER))
     train.main(train_args(tiny_bert, reviews_csv, recipe, "--logging_steps", "1", *RECIPE))
     model = BerxitForSequenceClassification.from_pretrained(recipe)
     assert model.config.certainty_inputs == "pooled_and_answer"
@@ -48,7 +52,9 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
     assert_one_line_error(capsys, compare_runs.main, argv, "runs: .* has no sweep records of validation, test")
     for folder in (paper, recipe):
         sweep.main(["--model_dir", str(folder), "--max_drop", "5"])
-    argv = ["--runs", f"{paper},{recipe}", "--output", str(output), "--train_examples", "8"]
+    another_seed = tmp_path / "seed43" / "paper"  # the same run name in another folder keeps both
+    shutil.copytree(paper, another_seed)
+    argv = ["--runs", f"{paper},{recipe},{another_seed}", "--output", str(output), "--train_examples", "8"]
     compare_runs.main(argv)
     table = output.read_text()
     assert "| paper | the paper's |" in table
@@ -58,8 +64,10 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
     )
     numbers = json.loads(output.with_suffix(".json").read_text())
     layers = model.config.num_hidden_layers
-    for name in ("paper", "recipe"):
+    assert list(numbers) == ["paper", "recipe", str(another_seed)]
+    for name in numbers:
         row = numbers[name]
+        assert row["seed"] == 42
         assert len(row["exits"]) == len(row["certainty_auroc"]) == len(row["train_certainty_auroc"]) == layers
         assert set(row["saved_within"]) == {"static depth", "certainty", "entropy", "patience"}
         assert set(row["operating_points"]) == {"certainty", "entropy", "patience"}
@@ -79,6 +87,8 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
 
 def test_bad_comparisons_are_named(tiny_bert, reviews_csv, tmp_path, capsys):
     assert_one_line_error(capsys, compare_runs.main, ["--runs", " , "], "runs: expected at least one")
+    argv = ["--runs", f"{tmp_path},{tmp_path}"]
+    assert_one_line_error(capsys, compare_runs.main, argv, "runs: .* given twice")
     argv = ["--runs", str(tmp_path), "--train_examples", "-1"]
     assert_one_line_error(capsys, compare_runs.main, argv, "train_examples: expected a number of examples >= 0")
     argv = train_args(tiny_bert, reviews_csv, tmp_path / "bad", "--distillation_temperature", "0")

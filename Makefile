@@ -39,14 +39,18 @@ main: install
 ABLATIONS_DIR ?= runs/ablations
 ABLATIONS_REPORT ?= docs/ablations/main_job.md
 ABLATIONS ?= paper answer distill bce head_only equilibrium combined
-ABLATION_paper = --certainty_inputs pooled --certainty_loss mse --certainty_gradient backbone --distillation_weight 0 \
-	--gradient_equilibrium False
-ABLATION_answer = --certainty_inputs pooled_and_answer
-ABLATION_bce = --certainty_loss bce
-ABLATION_head_only = --certainty_gradient head
-ABLATION_distill = --distillation_weight 1.0 --distillation_temperature 2.0
-ABLATION_equilibrium = --gradient_equilibrium
-ABLATION_combined = $(ABLATION_answer) $(ABLATION_distill) $(ABLATION_equilibrium)
+# The paper's recipe in full (berxit's defaults are "combined"); each other recipe is the paper's with one change
+# (a flag given later wins).
+PAPER_RECIPE = --certainty_inputs pooled --certainty_loss mse --certainty_gradient backbone --distillation_weight 0 \
+	--no_gradient_equilibrium
+ABLATION_paper = $(PAPER_RECIPE)
+ABLATION_answer = $(PAPER_RECIPE) --certainty_inputs pooled_and_answer
+ABLATION_bce = $(PAPER_RECIPE) --certainty_loss bce
+ABLATION_head_only = $(PAPER_RECIPE) --certainty_gradient head
+ABLATION_distill = $(PAPER_RECIPE) --distillation_weight 1.0 --distillation_temperature 2.0
+ABLATION_equilibrium = $(PAPER_RECIPE) --gradient_equilibrium
+ABLATION_combined = --certainty_inputs pooled_and_answer --distillation_weight 1.0 --distillation_temperature 2.0 \
+	--gradient_equilibrium
 comma := ,
 empty :=
 space := $(empty) $(empty)

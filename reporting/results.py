@@ -71,6 +71,7 @@ def series(runs: list[dict], key: str) -> str:
 
 
 def recipe_order(key: tuple[str, str, str], order: list[str]) -> tuple:
+    """Rows by task and strategy, then recipe as `order` lists them (the paper's first), unnamed ones last."""
     task, strategy, recipe = key
     return task, strategy, order.index(recipe) if recipe in order else len(order), recipe
 

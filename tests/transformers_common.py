@@ -11,6 +11,7 @@ with sub-configs such as berxit's.
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -53,7 +54,12 @@ def fetch() -> Path:
         (staging / path).parent.joinpath("__init__.py").write_text("")
         (staging / path).write_text(text)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging.rename(folder)
+    try:
+        staging.rename(folder)
+    except OSError:  # another process (a pytest-xdist worker) put the same files there first
+        shutil.rmtree(staging)
+        if not all((folder / name).is_file() for name in FILES):
+            raise
     return folder
 
 

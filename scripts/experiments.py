@@ -1,8 +1,9 @@
 """berxit-experiments: BERxiT against joint and two-stage training and against the entropy and patience rules,
-on GLUE RTE, MRPC, STS-B and SST-2 with the packaged MiniLM-L6; then `docs/RESULTS.md` from the saved JSON.
+on GLUE RTE, MRPC, STS-B and SST-2 with the packaged MiniLM-L6; then a report (`<results_dir>/RESULTS.md`, or
+`--report`) from the saved JSON.
 
     berxit-experiments --glue_dir ../shared/data/glue --tasks rte,mrpc --results_dir docs/results
-    berxit-experiments --results_dir docs/results --report_only     # rebuild docs/RESULTS.md, no training
+    berxit-experiments --results_dir docs/results_mean --report_only --report docs/RESULTS.md   # no training
     berxit-experiments --glue_dir ../shared/data/glue --tasks rte --strategies plain,alternating --seed 43
 
 A run at another seed than the experiment's is saved as `<strategy>.seed<N>.json`; the report gives mean and
@@ -28,7 +29,13 @@ from .arguments import command, parse_arguments
 @dataclass
 class ExperimentArguments:
     results_dir: str = field(default="docs/results", metadata={"help": "Where each run's JSON goes."})
-    report: str = field(default="docs/RESULTS.md", metadata={"help": "The report generated from the JSON."})
+    report: str | None = field(
+        default=None,
+        metadata={
+            "help": "The report generated from the JSON (default: RESULTS.md in --results_dir, so that an "
+            "ablation's folder never overwrites another experiment's report)."
+        },
+    )
     glue_dir: str | None = field(default=None, metadata={"help": "GLUE TSVs (<TASK>/train.tsv, dev.tsv)."})
     tasks: str = field(default=",".join(TASKS), metadata={"help": "Comma-separated GLUE tasks."})
     strategies: str = field(
@@ -79,7 +86,7 @@ class ExperimentArguments:
 def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(ExperimentArguments, argv, "berxit-experiments")
     results_dir = run_experiments(args, print)
-    report = Path(args.report)
+    report = Path(args.report) if args.report else results_dir / "RESULTS.md"
     check_writable(report.parent, "report")
     ablation = None if args.pooling_ablation_dir is None else Path(args.pooling_ablation_dir)
     write_text_atomic(report, render_report(results_dir, report.parent, ablation))

@@ -54,6 +54,8 @@ def test_runs_save_json_resume_and_render(tmp_path, capsys):
     recipe = ["--strategies", "alternating", "--results_dir", str(answer), "--report", str(tmp_path / "A.md")]
     experiments.main([*argv[:4], *argv[10:], *recipe, "--recipe", "answer"])
     assert json.loads((answer / "rte" / "alternating.json").read_text())["recipe"] == "answer"
+    experiments.main(["--results_dir", str(answer), "--report_only"])  # by default the report stays in its folder
+    assert "from the JSON in" in (answer / "RESULTS.md").read_text() and report.read_text() == text
     table = tmp_path / "compared.md"
     pair = f"{results}/rte/alternating.json,{answer}/rte/alternating.json"
     compare_runs.main(["--runs", pair, "--output", str(table)])

@@ -71,9 +71,12 @@ def run_with_records(path: Path) -> tuple[dict, BerxitConfig, dict[str, ExitReco
 
 
 def recipe_name(changes: dict) -> str:
-    """The name in `RECIPES` of a run's changes from the paper's recipe, or the changes spelled out."""
-    named = next((name for name, recipe in RECIPES.items() if recipe == changes), None)
-    return named or ", ".join(f"{key}={value}" for key, value in changes.items())
+    """A run's changes from the paper's recipe by name: the largest recipe of `RECIPES` they contain, and what they
+    change beyond it (`combined + certainty_loss=bce`); "paper" for none."""
+    contained = [name for name, recipe in RECIPES.items() if recipe.items() <= changes.items()]
+    base = max(contained, key=lambda name: len(RECIPES[name]))  # "paper" ({}) is always contained
+    rest = [f"{key}={value}" for key, value in changes.items() if key not in RECIPES[base]]
+    return " + ".join([base] + rest) if rest and base != "paper" else (", ".join(rest) or base)
 
 
 def load_ablations(folder: Path) -> dict[tuple[str, str, str], list[dict]]:

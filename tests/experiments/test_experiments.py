@@ -7,6 +7,7 @@ from glue_data import GLUE_DIR, needs_glue
 
 from berxit.evaluation import ExitRecord
 from berxit.experiments import analysis
+from berxit.experiments.definition import RECIPES
 from berxit.reporting import results as results_report
 from berxit.scripts import compare_runs, experiments
 
@@ -200,3 +201,10 @@ def test_report_gives_the_recipe_ablation_over_seeds(tmp_path):
         "| reviews | answer | 42 | 81.0 | 60.0 / 81.0 | auroc 0.60 / 0.70 | 0.65 / 0.75 | 44.0 | 40.0 | 0.0 |" in text
     )
     assert text.index("| reviews | paper |") < text.index("| reviews | answer |")  # the paper's first
+
+
+def test_a_recipe_is_named_by_the_largest_recipe_it_contains():
+    combined = dict(RECIPES["combined"])
+    assert analysis.recipe_name({}) == "paper" and analysis.recipe_name(combined) == "combined"
+    assert analysis.recipe_name({**combined, "certainty_loss": "bce"}) == "combined + certainty_loss=bce"
+    assert analysis.recipe_name({"certainty_weight": 2.0}) == "certainty_weight=2.0"

@@ -29,14 +29,16 @@ from .definition import (
 
 
 def load_runs(results_dir: Path) -> dict[str, dict[str, dict]]:
-    """{task: {strategy: run}} for every task folder holding at least one run's JSON."""
+    """{task: {strategy: run}} for every task folder holding at least one run of the experiment's seed (a folder of
+    other seeds only is left to `load_seeded_runs`)."""
     tasks = {}
     folders = [path for path in results_dir.iterdir() if path.is_dir()]
     order = {task: index for index, task in enumerate(TASKS)}
     for task_dir in sorted(folders, key=lambda path: (order.get(path.name, len(TASKS)), path.name)):
         runs = {path.stem: json.loads(path.read_text()) for path in sorted(task_dir.glob("*.json"))}
-        if runs:
-            tasks[task_dir.name] = {variant: runs[variant] for variant in VARIANTS if variant in runs}
+        variants = {variant: runs[variant] for variant in VARIANTS if variant in runs}
+        if variants:
+            tasks[task_dir.name] = variants
     return tasks
 
 

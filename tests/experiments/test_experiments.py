@@ -208,3 +208,11 @@ def test_a_recipe_is_named_by_the_largest_recipe_it_contains():
     assert analysis.recipe_name({}) == "paper" and analysis.recipe_name(combined) == "combined"
     assert analysis.recipe_name({**combined, "certainty_loss": "bce"}) == "combined + certainty_loss=bce"
     assert analysis.recipe_name({"certainty_weight": 2.0}) == "certainty_weight=2.0"
+
+
+def test_a_folder_of_other_seeds_only_still_renders(tmp_path):
+    (tmp_path / "results" / "stsb").mkdir(parents=True)
+    run = synthetic_run("alternating", "spearman", 0.85, [(1.0, 0.50), (6.0, 0.85)])
+    run["hyperparameters"]["seed"] = 43
+    (tmp_path / "results" / "stsb" / "alternating.seed43.json").write_text(json.dumps(run))
+    assert "# Results" in results_report.render_report(tmp_path / "results", tmp_path)

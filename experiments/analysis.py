@@ -78,7 +78,9 @@ def recipe_name(changes: dict) -> str:
     contained = [name for name, recipe in RECIPES.items() if recipe.items() <= changes.items()]
     base = max(contained, key=lambda name: len(RECIPES[name]))  # "paper" ({}) is always contained
     rest = [f"{key}={value}" for key, value in changes.items() if key not in RECIPES[base]]
-    return " + ".join([base] + rest) if rest and base != "paper" else (", ".join(rest) or base)
+    if base == "paper":
+        return ", ".join(rest) or base
+    return " + ".join([base, *rest])
 
 
 def load_ablations(folder: Path) -> dict[tuple[str, str, str], list[dict]]:

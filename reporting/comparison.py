@@ -37,13 +37,13 @@ def render_comparison(runs: dict[str, dict], metric: str, max_drop: float, promi
             "run": name,
             "recipe": describe_recipe(run),
             f"final {metric}": run["final"],
-            "each exit": _series(run["exits"]),
-            f"{score} per exit": _series(run[score]),
+            "each exit": per_exit(run["exits"]),
+            f"{score} per exit": per_exit(run[score]),
         }
         if "softmax_auroc" in run:
-            row["softmax_auroc per exit"] = _series(run["softmax_auroc"])
+            row["softmax_auroc per exit"] = per_exit(run["softmax_auroc"])
         if f"train_{score}" in run:
-            row[f"train {score}"] = _series(run[f"train_{score}"])
+            row[f"train {score}"] = per_exit(run[f"train_{score}"])
         for rule, saved in run["saved_within"].items():
             row[f"saved within {max_drop:g} pt: {rule}"] = saved
         for rule, point in run["operating_points"].items():
@@ -60,5 +60,6 @@ def render_comparison(runs: dict[str, dict], metric: str, max_drop: float, promi
     )
 
 
-def _series(values: list[float]) -> str:
+def per_exit(values) -> str:
+    """Per-exit numbers as the tables write them: `0.66 / 0.63 / ...`."""
     return " / ".join(f"{value:.2f}" for value in values)

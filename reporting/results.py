@@ -35,6 +35,7 @@ from ..experiments.definition import (
     RECIPES,
     RULES,
 )
+from .comparison import per_exit
 from .plots import plot_curves
 from .tables import markdown_table
 
@@ -67,12 +68,13 @@ def points(values: list[float]) -> str:
 
 def series(runs: list[dict], key: str) -> str:
     """The runs' per-exit `key`, averaged over the runs."""
-    return " / ".join(f"{value:.2f}" for value in np.mean([run[key] for run in runs], axis=0))
+    return per_exit(np.mean([run[key] for run in runs], axis=0))
 
 
-def recipe_order(key: tuple[str, str, str], order: list[str]) -> tuple:
-    """Rows by task and strategy, then recipe as `order` lists them (the paper's first), unnamed ones last."""
+def recipe_order(key: tuple[str, str, str]) -> tuple:
+    """Rows by task and strategy, then recipe as `RECIPES` lists them (the paper's first), unnamed ones last."""
     task, strategy, recipe = key
+    order = list(RECIPES)
     return task, strategy, order.index(recipe) if recipe in order else len(order), recipe
 
 
@@ -83,8 +85,7 @@ def recipe_ablation_lines(folder: Path) -> list[str]:
     if not groups:
         return []
     rows = []
-    order = list(RECIPES)  # the paper's first, then the changes as the definition lists them
-    for (task, strategy, recipe), runs in sorted(groups.items(), key=lambda item: recipe_order(item[0], order)):
+    for (task, strategy, recipe), runs in sorted(groups.items(), key=lambda item: recipe_order(item[0])):
         score = "certainty_spearman" if "certainty_spearman" in runs[0] else "certainty_auroc"
         row = {
             "task": task,

@@ -38,19 +38,21 @@ main: install
 # Another seed: make ablations SEED=43 ABLATIONS_DIR=runs/ablations_seed43 ABLATIONS_REPORT=docs/ablations/main_job_seed43.md
 ABLATIONS_DIR ?= runs/ablations
 ABLATIONS_REPORT ?= docs/ablations/main_job.md
-ABLATIONS ?= paper answer distill bce head_only equilibrium combined
+ABLATIONS ?= paper answer distill bce agreement head_only equilibrium combined combined_agreement
 # The paper's recipe in full (berxit's defaults are "combined"); each other recipe is the paper's with one change
 # (a flag given later wins).
-PAPER_RECIPE = --certainty_inputs pooled --certainty_loss mse --certainty_gradient backbone --distillation_weight 0 \
-	--no_gradient_equilibrium
+PAPER_RECIPE = --certainty_inputs pooled --certainty_target correct --certainty_loss mse --certainty_gradient backbone \
+	--distillation_weight 0 --no_gradient_equilibrium
 ABLATION_paper = $(PAPER_RECIPE)
 ABLATION_answer = $(PAPER_RECIPE) --certainty_inputs pooled_and_answer
 ABLATION_bce = $(PAPER_RECIPE) --certainty_loss bce
+ABLATION_agreement = $(PAPER_RECIPE) --certainty_target agreement
 ABLATION_head_only = $(PAPER_RECIPE) --certainty_gradient head
 ABLATION_distill = $(PAPER_RECIPE) --distillation_weight 1.0 --distillation_temperature 2.0
 ABLATION_equilibrium = $(PAPER_RECIPE) --gradient_equilibrium
-ABLATION_combined = --certainty_inputs pooled_and_answer --distillation_weight 1.0 --distillation_temperature 2.0 \
-	--gradient_equilibrium
+ABLATION_combined = $(PAPER_RECIPE) --certainty_inputs pooled_and_answer --distillation_weight 1.0 \
+	--distillation_temperature 2.0 --gradient_equilibrium
+ABLATION_combined_agreement = $(ABLATION_combined) --certainty_target agreement
 comma := ,
 empty :=
 space := $(empty) $(empty)

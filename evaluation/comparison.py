@@ -5,17 +5,28 @@ one exit, which any user gets by truncating), and each rule's certified operatin
 
 from __future__ import annotations
 
+import torch
+
 from ..exit_rules.exit_rules import rules_for
 from .curves import evaluate_setting, static_depth_curve
-from .exit_quality import exit_quality
+from .exit_quality import exit_quality, refit_head_auroc
 from .operating_point import find_operating_point, most_saved_within
 from .records import ExitRecord
 from .risk_control import Promise
 
 
-def compare_run(config, records: dict[str, ExitRecord], metric: str, promise: Promise, max_drop: float) -> dict:
+def compare_run(
+    config,
+    records: dict[str, ExitRecord],
+    metric: str,
+    promise: Promise,
+    max_drop: float,
+    features: dict[str, torch.Tensor] | None = None,
+) -> dict:
     """One run's numbers from its records (`validation` and `test`, and `train` where the caller recorded part of
-    the training split, to see whether the certainty head ranks the answers it was fitted on better)."""
+    the training split, to see whether the certainty head ranks the answers it was fitted on better). Given what
+    the certainty head read on validation and test (`features`, classes only), also how a linear head over them
+    fitted on validation ranks test (`refit_head_auroc`): how far a better-trained head could get."""
     test = records["test"]
     final = evaluate_setting(config, test, None)
     quality = exit_quality(config, test)
@@ -30,6 +41,8 @@ def compare_run(config, records: dict[str, ExitRecord], metric: str, promise: Pr
     }
     if not config.is_regression:
         row["softmax_auroc"] = [q["softmax_auroc"] for q in quality]
+    if features is not None and not config.is_regression:
+        row["refit_head_auroc"] = refit_head_auroc(features, records)
     if "train" in records:
         row[f"train_{score}"] = [q[score] for q in exit_quality(config, records["train"])]
     calibrated = {split: records[split] for split in ("validation", "test")}

@@ -44,9 +44,9 @@ class ExitRecord:
         return ExitRecord(self.exit_logits[rows], self.certainties[rows], labels)
 
     def save(self, path: str | Path) -> None:
-        """A compact `.npz` (no pickle): float16 logits and certainties, so a later chooser replays every rule
-        without the model."""
-        arrays = {"exit_logits": self.exit_logits.half().numpy(), "certainties": self.certainties.half().numpy()}
+        """An `.npz` (no pickle) of the float32 values, so a later chooser replays every rule without the model and
+        lands where the sweep did (float16 certainties moved examples across thresholds such as 0.93)."""
+        arrays = {"exit_logits": self.exit_logits.float().numpy(), "certainties": self.certainties.float().numpy()}
         if self.labels is not None:
             arrays["labels"] = self.labels.numpy()
         content = io.BytesIO()
@@ -99,6 +99,24 @@ def record_exits(model, dataset, tokenizer, batch_size: int = 64, description: s
     fields = ("exit_logits", "certainties") + (("labels",) if "labels" in dataset.column_names else ())
     outputs = collect_outputs(model, batches, fields, description, early_exit=False)  # whatever the config serves
     return ExitRecord(**{"labels": None, **outputs})
+
+
+@torch.no_grad()
+def record_certainty_features(model, dataset, tokenizer, batch_size: int = 64) -> torch.Tensor:
+    """What the certainty head reads at every exit of every example, `(examples, layers, features)` (its
+    `features`), caught on its way in, so a head fitted afresh reads exactly what the trained one did."""
+    head = model.base_model.certainty_head
+    caught = []
+    hook = head.register_forward_pre_hook(lambda module, inputs: caught.append(module.features(*inputs).float()))
+    try:
+        batches = []
+        for batch in padded_batches(dataset, tokenizer, batch_size):
+            caught.clear()
+            collect_outputs(model, [batch], ("certainties",), early_exit=False)
+            batches.append(torch.stack(caught, dim=1))  # (batch, layers, features)
+    finally:
+        hook.remove()
+    return torch.cat(batches)
 
 
 def record_served_exits(

@@ -25,10 +25,13 @@ RECIPES = {
     "answer": {"certainty_inputs": "pooled_and_answer"},
     "distill": {"distillation_weight": 1.0, "distillation_temperature": 2.0},
     "bce": {"certainty_loss": "bce"},
+    "agreement": {"certainty_target": "agreement"},
     "head_only": {"certainty_gradient": "head"},
     "equilibrium": {"gradient_equilibrium": True},
 }
 RECIPES["combined"] = {**RECIPES["answer"], **RECIPES["distill"], **RECIPES["equilibrium"]}
+RECIPES["combined_agreement"] = {**RECIPES["combined"], **RECIPES["agreement"]}
+RECIPES["combined_agreement_head"] = {**RECIPES["combined_agreement"], **RECIPES["head_only"]}
 
 MAX_DROP = 1.0  # points: the drop an operating point may cost (its harm, certified by Learn then Test)
 CONFIDENCE = 0.9  # with which probability the operating point keeps MAX_DROP

@@ -76,11 +76,15 @@ class BerxitCertaintyHead(nn.Module):
         start[0, -1] = self.START
         return start, -self.START / 2
 
+    def features(self, pooled: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """What the linear layer reads of one exit: its pooled vector, and its answer where the config says so."""
+        if not self.reads_answer:
+            return pooled  # (batch, hidden)
+        answer = answer_features(logits.detach()).to(pooled.dtype)  # (batch, answer features)
+        return torch.cat([pooled, answer], dim=-1)  # (batch, hidden + answer features)
+
     def forward(self, pooled: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        features = pooled  # (batch, hidden)
-        if self.reads_answer:
-            answer = answer_features(logits.detach()).to(pooled.dtype)  # (batch, answer features)
-            features = torch.cat([pooled, answer], dim=-1)  # (batch, hidden + answer features)
+        features = self.features(pooled, logits)  # (batch, features)
         return torch.sigmoid(self.classifier(features).float()).squeeze(-1)  # (batch,), float32
 
 

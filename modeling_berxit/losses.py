@@ -16,6 +16,7 @@ from ..backbones.backbones import is_tracing
 # "early_exits": every exit but the last (two-stage's second stage, with backbone and final exit frozen).
 OBJECTIVES = ("all_exits", "final_exit", "early_exits")
 CERTAINTY_LOSSES = ("mse", "bce")
+CERTAINTY_TARGETS = ("correct", "agreement")
 CERTAINTY_GRADIENTS = ("backbone", "head")
 
 
@@ -25,7 +26,10 @@ class BerxitObjective:
     the rest of the loss is made. The defaults are the paper's recipe; the trainer builds one per step from
     `BerxitTrainingArguments`, and `forward(objective="all_exits")` means `BerxitObjective("all_exits")`.
 
-    - `certainty_loss`: the certainty head's loss against each exit's correctness, `"mse"` (the paper's) or
+    - `certainty_target`: what the head learns to predict of each exit, `"correct"` (the paper's: the exit's
+      answer is right) or `"agreement"` (the exit answers as the final exit does, CAT's target (Schuster et al.
+      2021): exiting there changes nothing, which is what an exit rule that must stay near the final layer needs).
+    - `certainty_loss`: the certainty head's loss against those targets, `"mse"` (the paper's) or
       `"bce"` (binary cross-entropy, the likelihood of a right/wrong target); `certainty_weight` scales it.
     - `certainty_gradient`: where that loss reaches, `"backbone"` (the paper's: the head, the exits' poolers and
       the shared layers) or `"head"` (the certainty head alone, so the exits' representations serve the task only).
@@ -38,6 +42,7 @@ class BerxitObjective:
     """
 
     exits: str = "all_exits"
+    certainty_target: str = "correct"
     certainty_loss: str = "mse"
     certainty_weight: float = 1.0
     certainty_gradient: str = "backbone"
@@ -48,6 +53,8 @@ class BerxitObjective:
     def __post_init__(self):
         if self.exits not in OBJECTIVES:
             raise ValueError(f"objective: expected one of {OBJECTIVES}, got {self.exits!r}.")
+        if self.certainty_target not in CERTAINTY_TARGETS:
+            raise ValueError(f"certainty_target: expected one of {CERTAINTY_TARGETS}, got {self.certainty_target!r}.")
         if self.certainty_loss not in CERTAINTY_LOSSES:
             raise ValueError(f"certainty_loss: expected one of {CERTAINTY_LOSSES}, got {self.certainty_loss!r}.")
         if self.certainty_gradient not in CERTAINTY_GRADIENTS:
@@ -131,9 +138,15 @@ def task_losses(exit_logits: torch.Tensor, labels: torch.Tensor, is_regression: 
     return errors.mean(0)
 
 
-def certainty_targets(exit_logits: torch.Tensor, labels: torch.Tensor, is_regression: bool) -> torch.Tensor:
-    """Whether each exit got it right, `(batch, layers)`, detached: 1/0 for classes, `1 - tanh(|ŷ - y|)` else."""
+def certainty_targets(
+    exit_logits: torch.Tensor, labels: torch.Tensor, is_regression: bool, target: str = "correct"
+) -> torch.Tensor:
+    """Whether each exit got it right, `(batch, layers)`, detached: 1/0 for classes, `1 - tanh(|ŷ - y|)` else.
+    `target="agreement"` measures each exit against the final exit's answer instead of `labels`."""
     with torch.no_grad():
+        if target == "agreement":
+            final = exit_logits[:, -1]  # (batch, labels)
+            labels = final.squeeze(-1) if is_regression else final.argmax(-1)  # (batch,)
         if is_regression:
             return 1.0 - torch.tanh((exit_logits.squeeze(-1) - labels[:, None]).abs())
         return (exit_logits.argmax(-1) == labels[:, None]).to(exit_logits.dtype)

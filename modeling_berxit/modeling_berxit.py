@@ -440,7 +440,9 @@ class BerxitModel(BerxitPreTrainedModel):
             trained_exits = objective_exits(objective.exits, len(all_logits))
             trained = torch.stack(all_logits[trained_exits], dim=1)  # (batch, trained exits, labels)
             task_loss = task_losses(trained, labels, self.config.is_regression).sum()
-            targets = certainty_targets(exit_logits, labels, self.config.is_regression)  # (batch, layers)
+            targets = certainty_targets(
+                exit_logits, labels, self.config.is_regression, objective.certainty_target
+            )  # (batch, layers)
             certainty = certainty_loss(certainties, targets, objective.certainty_loss)
             loss = task_loss + objective.certainty_weight * certainty
             students = [all_logits[i] for i in range(len(all_logits) - 1)[trained_exits]]  # trained early exits

@@ -42,6 +42,8 @@ def render_comparison(runs: dict[str, dict], metric: str, max_drop: float, promi
         }
         if "softmax_auroc" in run:
             row["softmax_auroc per exit"] = per_exit(run["softmax_auroc"])
+        if "refit_head_auroc" in run:
+            row["refit head auroc per exit"] = per_exit(run["refit_head_auroc"])
         if f"train_{score}" in run:
             row[f"train {score}"] = per_exit(run[f"train_{score}"])
         for rule, saved in run["saved_within"].items():
@@ -55,7 +57,9 @@ def render_comparison(runs: dict[str, dict], metric: str, max_drop: float, promi
         f"*saved within {max_drop:g} pt*: the most layers a setting of the rule saves while the test {metric} stays "
         f"within {max_drop:g} point(s) of the run's final layer (static depth: every example at one exit). "
         f"*certified*: each rule's operating point chosen on validation ({promise.statement(False)}), its test drop "
-        f"in points and the layers it saves. *train*: the same ranking on training examples the head was fitted "
+        f"in points and the layers it saves. *refit head*: a linear head over what the certainty head reads, fitted "
+        f"on validation (examples the model never trained on) to each exit's correctness, ranking test: how far "
+        f"a better-trained head could get. *train*: the same ranking on training examples the head was fitted "
         f"on.\n\n{markdown_table(rows)}"
     )
 

@@ -6,9 +6,11 @@
 Each run is a folder of berxit-train swept by berxit-sweep (its records of validation and test), or a run of
 berxit-experiments (its JSON, records beside). The table gives, on test: the final layer, each exit, the certainty
 head's AUROC per exit beside the max-softmax's (and, for a run folder, on its first `--train_examples` training
-examples: the head ranking answers it was fitted on), the most layers each rule's curve saves within `--max_drop`
-points of the run's final layer beside static depth (every example at one exit), and each rule's operating point
-certified on validation (Learn then Test, `--confidence`) with its test drop. The numbers go to `<output>.json`.
+examples: the head ranking answers it was fitted on; and a refit head's: a logistic regression over what the head
+reads, fitted on validation, ranking test: how far a better-trained head could get), the most layers each rule's
+curve saves within `--max_drop` points of the run's final layer beside static depth (every example at one exit),
+and each rule's operating point certified on validation (Learn then Test, `--confidence`) with its test drop. The
+numbers go to `<output>.json`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..artifacts.run_record import SWEEP
 from ..data import tokenize
 from ..data.tokenizer import load_tokenizer
 from ..evaluation.comparison import compare_run
-from ..evaluation.records import ExitRecord, record_exits
+from ..evaluation.records import ExitRecord, record_certainty_features, record_exits
 from ..evaluation.risk_control import Promise
 from ..experiments.analysis import run_with_records
 from ..modeling_berxit import BerxitForSequenceClassification
@@ -60,9 +62,10 @@ class CompareArguments:
         self.promise = Promise("harm", self.max_drop / 100, self.confidence)
 
 
-def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[str, ExitRecord]]:
-    """A run of berxit-train swept by berxit-sweep: what it is (task, metric, strategy, recipe changes), its config
-    and its records (and the first `train_examples` of its training split, recorded now)."""
+def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[str, ExitRecord], dict]:
+    """A run of berxit-train swept by berxit-sweep: what it is (task, metric, strategy, recipe changes), its config,
+    its records (and the first `train_examples` of its training split, recorded now) and what its certainty head
+    reads on validation and test (recorded now)."""
     run_info, data_args, task = run_data(folder)
     sweep = folder / SWEEP
     missing = [split for split in ("validation", "test") if not (sweep / f"record_{split}.npz").is_file()]
@@ -70,12 +73,24 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
         raise ValueError(f"runs: {folder} has no sweep records of {', '.join(missing)}; run berxit-sweep.")
     records = {split: ExitRecord.load(sweep / f"record_{split}.npz") for split in ("validation", "test")}
     model = BerxitForSequenceClassification.from_pretrained(folder)
+    tokenizer = load_tokenizer(folder, "runs")
+    splits = DatasetDict(validation=task.splits["validation"], test=task.splits["test"])
     if train_examples:
-        tokenizer = load_tokenizer(folder, "runs")
-        train = task.splits["train"]
-        train = train.select(range(min(train_examples, len(train))))
-        tokenized = tokenize(DatasetDict(train=train), tokenizer, data_args.max_length)["train"]
-        records["train"] = record_exits(model, tokenized, tokenizer, description=f"Recording {folder.name} train")
+        splits["train"] = task.splits["train"].select(range(min(train_examples, len(task.splits["train"]))))
+    tokenized = tokenize(splits, tokenizer, data_args.max_length)
+    if train_examples:
+        records["train"] = record_exits(
+            model, tokenized["train"], tokenizer, description=f"Recording {folder.name} train"
+        )
+    features = None
+    if not model.config.is_regression:
+        features = {
+            split: record_certainty_features(model, tokenized[split], tokenizer) for split in ("validation", "test")
+        }
+        if any(len(features[split]) != len(records[split]) for split in features):
+            raise ValueError(
+                f"runs: {folder}'s sweep records are not of its validation and test splits; run berxit-sweep."
+            )
     about = {
         "task": task.name,
         "metric": task.metric,
@@ -83,7 +98,7 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
         "changes": recipe_changes(model.config, run_info.get("objective", {})),
         "seed": run_info.get("seed"),  # None: a run recorded before runs kept their seed
     }
-    return about, model.config, records
+    return about, model.config, records, features
 
 
 def experiment_run(path: Path) -> tuple[dict, object, dict[str, ExitRecord]]:
@@ -108,13 +123,14 @@ def main(argv: list[str] | None = None) -> None:
     for path in args.paths:
         if path.suffix == ".json":
             about, config, records = experiment_run(path)
+            features = None  # the experiments keep no model
             name = f"{path.parent.parent.name}/{path.parent.name}/{path.stem}"  # <results_dir>/<task>/<strategy>
         else:
-            about, config, records = folder_run(path, args.train_examples)
+            about, config, records, features = folder_run(path, args.train_examples)
             name = path.name
         if name in runs:  # runs/ablations/paper beside runs/ablations_seed43/paper
             name = str(path)
-        runs[name] = {**about, **compare_run(config, records, about["metric"], args.promise, args.max_drop)}
+        runs[name] = {**about, **compare_run(config, records, about["metric"], args.promise, args.max_drop, features)}
         metrics.add(about["metric"])
         print(f"{name}: compared")
     if len(metrics) > 1:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from ..modeling_berxit.losses import CERTAINTY_GRADIENTS, CERTAINTY_LOSSES, BerxitObjective
+from ..modeling_berxit.losses import CERTAINTY_GRADIENTS, CERTAINTY_LOSSES, CERTAINTY_TARGETS, BerxitObjective
 from .strategies import STRATEGIES, exit_strategy
 
 
@@ -32,6 +32,14 @@ class BerxitTrainingArguments(TrainingArguments):
         },
     )
 
+    certainty_target: str = field(
+        default="correct",
+        metadata={
+            "help": "What the certainty head learns of each exit: 'correct' (the paper's: its answer is right) or "
+            "'agreement' (it answers as the final exit does).",
+            "choices": list(CERTAINTY_TARGETS),
+        },
+    )
     certainty_loss: str = field(
         default="mse",
         metadata={
@@ -71,6 +79,7 @@ class BerxitTrainingArguments(TrainingArguments):
         """The loss of a step that trains `exits` (the strategy's objective for it), as these arguments make it."""
         return BerxitObjective(
             exits=exits,
+            certainty_target=self.certainty_target,
             certainty_loss=self.certainty_loss,
             certainty_weight=self.certainty_weight,
             certainty_gradient=self.certainty_gradient,

@@ -4,11 +4,15 @@ the per-exit rows hold the metric, the certainty head's and the max-softmax's ra
 import math
 
 import torch
+from datasets import Dataset, DatasetDict
 from sklearn.metrics import roc_auc_score
 from tiny_models import tiny_model
+from transformers import AutoTokenizer
 
-from berxit.evaluation.exit_quality import auroc, exit_quality
-from berxit.evaluation.records import ExitRecord
+from berxit import BerxitForSequenceClassification
+from berxit.data import tokenize
+from berxit.evaluation.exit_quality import auroc, exit_quality, refit_head_auroc
+from berxit.evaluation.records import ExitRecord, record_certainty_features, record_exits
 
 
 def test_auroc_is_scikit_learns_with_ties():
@@ -31,3 +35,37 @@ def test_exit_quality_has_a_row_per_exit():
     assert [row["exit"] for row in rows] == list(range(1, config.num_hidden_layers + 1))
     assert rows[-1]["accuracy"] == 1.0 and math.isnan(rows[-1]["certainty_auroc"])
     assert all(0 <= row["certainty_auroc"] <= 1 and 0 <= row["softmax_auroc"] <= 1 for row in rows[:-1])
+
+
+def test_a_refitted_head_learns_what_the_features_say_on_held_out_examples():
+    # One feature says whether the exit is right (noisily), the other is noise: fitted on one split, the head ranks
+    # the other's right answers first; with no wrong answer to learn from there is nothing to fit.
+    generator = torch.Generator().manual_seed(2)
+    records, features = {}, {}
+    for split in ("validation", "test"):
+        labels = torch.randint(0, 2, (200,), generator=generator)
+        logits = torch.randn(200, 3, 2, generator=generator)  # (examples, layers, labels)
+        right = (logits.argmax(-1) == labels[:, None]).float()  # (examples, layers)
+        signal = right + 0.5 * torch.randn(200, 3, generator=generator)
+        features[split] = torch.stack([signal, torch.randn(200, 3, generator=generator)], dim=-1)
+        records[split] = ExitRecord(logits, torch.rand(200, 3, generator=generator), labels)
+    assert all(value > 0.8 for value in refit_head_auroc(features, records))
+    always_right = records["validation"].exit_logits.argmax(-1)[:, 0]
+    records["validation"] = ExitRecord(
+        records["validation"].exit_logits, records["validation"].certainties, always_right
+    )
+    records["validation"].exit_logits[:] = records["validation"].exit_logits[:, :1]  # every exit answers alike
+    assert all(math.isnan(value) for value in refit_head_auroc(features, records))
+
+
+def test_the_recorded_features_are_what_the_certainty_head_reads(tiny_bert):
+    model = BerxitForSequenceClassification.from_pretrained_backbone(tiny_bert, num_labels=3).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    texts = ["a good film", "awful", "a long and dull film , too long", "fine", "great fun"]
+    dataset = tokenize(DatasetDict(test=Dataset.from_dict({"text": texts, "label": [0, 1, 2, 0, 1]})), tokenizer, 16)
+    dataset = dataset["test"]
+    features = record_certainty_features(model, dataset, tokenizer, batch_size=3)
+    record = record_exits(model, dataset, tokenizer, batch_size=3)
+    head = model.base_model.certainty_head
+    replayed = torch.sigmoid(head.classifier(features).float()).squeeze(-1)  # (examples, layers)
+    torch.testing.assert_close(replayed, record.certainties, atol=1e-5, rtol=1e-5)

@@ -84,6 +84,22 @@ def test_bce_and_the_certainty_weight():
     torch.testing.assert_close(out.loss, out.task_loss + 0.5 * out.certainty_loss)
 
 
+def test_the_agreement_target_measures_each_exit_against_the_final_exit():
+    model = tiny_model(num_labels=3).train()
+    inputs = batch(model, torch.tensor([0, 2, 1, 1]))
+    out = model(**inputs, objective=BerxitObjective(certainty_target="agreement"))
+    final = out.exit_logits[:, -1].argmax(-1)  # (batch,): the labels play no part
+    agrees = (out.exit_logits.argmax(-1) == final[:, None]).float()
+    assert agrees[:, -1].all()
+    torch.testing.assert_close(out.certainty_loss, F.mse_loss(out.certainties, agrees))
+    # Regression: 1 - tanh of the distance to the final exit's prediction.
+    model = tiny_model(num_labels=1).train()
+    out = model(**batch(model, torch.tensor([0.5, 2.0, -1.0])), objective=BerxitObjective(certainty_target="agreement"))
+    predictions = out.exit_logits.squeeze(-1)  # (batch, layers)
+    near = 1 - torch.tanh((predictions - predictions[:, -1:]).abs())
+    torch.testing.assert_close(out.certainty_loss, F.mse_loss(out.certainties, near))
+
+
 def test_a_head_only_certainty_loss_leaves_exits_and_backbone_alone():
     model = tiny_model(num_labels=1).train()
     out = model(**batch(model, torch.tensor([0.5, 2.0, -1.0])), objective=BerxitObjective(certainty_gradient="head"))
@@ -144,6 +160,7 @@ def test_gradient_equilibrium_averages_what_the_shared_layers_hear():
     ("settings", "message"),
     [
         (dict(exits="some"), "objective: expected one of"),
+        (dict(certainty_target="labels"), "certainty_target: expected one of"),
         (dict(certainty_loss="hinge"), "certainty_loss: expected one of"),
         (dict(certainty_gradient="exits"), "certainty_gradient: expected one of"),
         (dict(certainty_weight=-1.0), "certainty_weight: expected a finite number >= 0"),

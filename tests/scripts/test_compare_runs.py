@@ -15,10 +15,20 @@ def assert_one_line_error(capsys, main, argv, expected: str) -> None:
     assert re.search(expected, one_line_error(capsys, main, argv))
 
 
-PAPER = ["--certainty_inputs", "pooled", "--distillation_weight", "0", "--no_gradient_equilibrium"]
+PAPER = [
+    "--certainty_inputs",
+    "pooled",
+    "--certainty_target",
+    "correct",
+    "--distillation_weight",
+    "0",
+    "--no_gradient_equilibrium",
+]
 RECIPE = [
     "--certainty_inputs",
     "pooled_and_answer",
+    "--certainty_target",
+    "agreement",
     "--certainty_loss",
     "bce",
     "--certainty_gradient",
@@ -39,6 +49,7 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
     assert model.config.certainty_inputs == "pooled_and_answer"
     run = json.loads((recipe / "berxit_run.json").read_text())
     assert run["objective"] == {
+        "certainty_target": "agreement",
         "certainty_loss": "bce",
         "certainty_weight": 1.0,
         "certainty_gradient": "head",
@@ -59,7 +70,8 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
     table = output.read_text()
     assert "| paper | the paper's |" in table
     assert (
-        "| recipe | certainty_inputs=pooled_and_answer, certainty_loss=bce, certainty_gradient=head, "
+        "| recipe | certainty_inputs=pooled_and_answer, certainty_target=agreement, certainty_loss=bce, "
+        "certainty_gradient=head, "
         "distillation_weight=0.5, gradient_equilibrium=True |" in table
     )
     numbers = json.loads(output.with_suffix(".json").read_text())
@@ -69,14 +81,15 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
         row = numbers[name]
         assert row["seed"] == 42
         assert len(row["exits"]) == len(row["certainty_auroc"]) == len(row["train_certainty_auroc"]) == layers
+        assert len(row["refit_head_auroc"]) == layers
         assert set(row["saved_within"]) == {"static depth", "certainty", "entropy", "patience"}
         assert set(row["operating_points"]) == {"certainty", "entropy", "patience"}
     # The model card says how the model was trained and what its certainty head reads.
     export.main(["--model_dir", str(recipe), "--export_dir", str(tmp_path / "export")])
     card = (tmp_path / "export" / "README.md").read_text()
     assert (
-        "training (certainty_loss=bce, certainty_gradient=head, distillation_weight=0.5, gradient_equilibrium=True)"
-        in card
+        "training (certainty_target=agreement, certainty_loss=bce, certainty_gradient=head, distillation_weight=0.5, "
+        "gradient_equilibrium=True)" in card
     )
     assert "the certainty head its pooled vector and answer" in card
     # Going on from a checkpoint keeps its certainty head.

@@ -140,9 +140,14 @@ def test_the_arguments_recipe_reaches_every_step(tmp_path):
     assert make_args(tmp_path).objective("all_exits") == BerxitObjective(
         distillation_weight=1.0, distillation_temperature=2.0, gradient_equilibrium=True
     )
-    args = make_args(tmp_path, distillation_weight=0.5, certainty_loss="bce", gradient_equilibrium=False)
+    changes = dict(certainty_target="agreement", certainty_loss="bce", gradient_equilibrium=False)
+    args = make_args(tmp_path, distillation_weight=0.5, **changes)
     assert args.objective("final_exit") == BerxitObjective(
-        "final_exit", certainty_loss="bce", distillation_weight=0.5, distillation_temperature=2.0
+        "final_exit",
+        certainty_target="agreement",
+        certainty_loss="bce",
+        distillation_weight=0.5,
+        distillation_temperature=2.0,
     )
     trainer = train_model(args, random_dataset(16))
     logged = [entry for entry in trainer.state.log_history if "loss_certainty" in entry]

@@ -36,15 +36,13 @@ def exit_quality(config, record: ExitRecord) -> list[dict]:
     return rows
 
 
-def refit_head_auroc(
-    features: dict[str, torch.Tensor], records: dict[str, ExitRecord], fit: str = "validation", score: str = "test"
-) -> list[float]:
+def refit_head_auroc(features: dict[str, torch.Tensor], records: dict[str, ExitRecord]) -> list[float]:
     """How well a certainty head could rank right answers over wrong ones, given what the trained head reads: a
-    logistic regression over the same `features` (`(examples, layers, features)`, per split) fitted on examples
-    the model never trained on (`fit`; its L2 strength chosen by 5-fold cross-validated log-loss there) against each
-    exit's correctness, then its AUROC per exit on `score` (NaN where `fit` has too few right or wrong answers).
-    Where it stays at the max-softmax's, no linear head over these inputs beats the exit's own softmax, however it
-    is trained (classes only)."""
+    logistic regression over the same `features` (`(examples, layers, features)`, per split) fitted on `validation`,
+    examples the model never trained on (its L2 strength chosen by 5-fold cross-validated log-loss there), against
+    each exit's correctness, then its AUROC per exit on `test` (NaN where validation has too few right or wrong
+    answers). Where it stays at the max-softmax's, no linear head over these inputs beats the exit's own softmax,
+    however it is trained (classes only)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -54,8 +52,8 @@ def refit_head_auroc(
         correct = certainty_targets(records[split].exit_logits, records[split].labels, False)  # (examples, layers)
         return features[split].double().numpy(), correct.bool()
 
-    fit_x, fit_y = rows(fit)
-    score_x, score_y = rows(score)
+    fit_x, fit_y = rows("validation")
+    score_x, score_y = rows("test")
     folds = min(5, int(fit_y.sum()), int((~fit_y).sum()))  # each fold needs a right and a wrong answer
     if folds < 2:
         return [math.nan] * score_y.shape[1]

@@ -106,17 +106,15 @@ def record_certainty_features(model, dataset, tokenizer, batch_size: int = 64) -
     """What the certainty head reads at every exit of every example, `(examples, layers, features)` (its
     `features`), caught on its way in, so a head fitted afresh reads exactly what the trained one did."""
     head = model.base_model.certainty_head
-    caught = []
+    caught = []  # (batch, features) per layer, batch after batch
     hook = head.register_forward_pre_hook(lambda module, inputs: caught.append(module.features(*inputs).float()))
     try:
-        batches = []
-        for batch in padded_batches(dataset, tokenizer, batch_size):
-            caught.clear()
-            collect_outputs(model, [batch], ("certainties",), early_exit=False)
-            batches.append(torch.stack(caught, dim=1))  # (batch, layers, features)
+        collect_outputs(model, padded_batches(dataset, tokenizer, batch_size), ("certainties",), early_exit=False)
     finally:
         hook.remove()
-    return torch.cat(batches)
+    layers = model.config.num_hidden_layers
+    batches = [torch.stack(caught[start : start + layers], dim=1) for start in range(0, len(caught), layers)]
+    return torch.cat(batches)  # (examples, layers, features)
 
 
 def record_served_exits(

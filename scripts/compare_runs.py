@@ -78,7 +78,7 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
     if train_examples:
         splits["train"] = task.splits["train"].select(range(min(train_examples, len(task.splits["train"]))))
     tokenized = tokenize(splits, tokenizer, data_args.max_length)
-    if train_examples:
+    if "train" in tokenized:
         records["train"] = record_exits(
             model, tokenized["train"], tokenizer, description=f"Recording {folder.name} train"
         )

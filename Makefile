@@ -38,11 +38,12 @@ main: install
 # Another seed: make ablations SEED=43 ABLATIONS_DIR=runs/ablations_seed43 ABLATIONS_REPORT=docs/ablations/main_job_seed43.md
 ABLATIONS_DIR ?= runs/ablations
 ABLATIONS_REPORT ?= docs/ablations/main_job.md
-ABLATIONS ?= paper answer distill bce agreement head_only equilibrium combined combined_agreement
+ABLATIONS ?= paper answer distill bce agreement head_only held_out equilibrium combined combined_agreement \
+	combined_held_out
 # The paper's recipe in full (berxit's defaults are "combined"); each other recipe is the paper's with one change
 # (a flag given later wins).
 PAPER_RECIPE = --certainty_inputs pooled --certainty_target correct --certainty_loss mse --certainty_gradient backbone \
-	--distillation_weight 0 --no_gradient_equilibrium
+	--distillation_weight 0 --no_gradient_equilibrium --certainty_holdout 0
 ABLATION_paper = $(PAPER_RECIPE)
 ABLATION_answer = $(PAPER_RECIPE) --certainty_inputs pooled_and_answer
 ABLATION_bce = $(PAPER_RECIPE) --certainty_loss bce
@@ -53,6 +54,9 @@ ABLATION_equilibrium = $(PAPER_RECIPE) --gradient_equilibrium
 ABLATION_combined = $(PAPER_RECIPE) --certainty_inputs pooled_and_answer --distillation_weight 1.0 \
 	--distillation_temperature 2.0 --gradient_equilibrium
 ABLATION_combined_agreement = $(ABLATION_combined) --certainty_target agreement
+ABLATION_held_out = $(PAPER_RECIPE) --certainty_holdout 0.1
+# The head fitted after training on held-out answers to the agreement target; in training it learns in the head only.
+ABLATION_combined_held_out = $(ABLATION_combined_agreement) --certainty_gradient head --certainty_holdout 0.1
 comma := ,
 empty :=
 space := $(empty) $(empty)

@@ -10,7 +10,7 @@ from .records import ExitRecord
 
 
 def settings_for(rule: str, num_layers: int) -> list[float] | list[int]:
-    """Every setting a sweep of `rule` replays: the thresholds 0.00..1.00, or the patiences 1..L-1."""
+    """Every setting a sweep of `rule` replays: the thresholds of `THRESHOLDS`, or the patiences 1..L-1."""
     return exit_rule_class(rule).settings(num_layers)
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from ..modeling_berxit.losses import certainty_targets
+from .certainty_fit import fit_linear_head
 from .metrics import task_metrics
 from .records import ExitRecord
 
@@ -37,36 +37,18 @@ def exit_quality(config, record: ExitRecord) -> list[dict]:
 
 
 def refit_head_auroc(features: dict[str, torch.Tensor], records: dict[str, ExitRecord]) -> list[float]:
-    """How well a certainty head could rank right answers over wrong ones, given what the trained head reads: a
-    logistic regression over the same `features` (`(examples, layers, features)`, per split) fitted on `validation`,
-    examples the model never trained on (its L2 strength chosen by 5-fold cross-validated log-loss there), against
-    each exit's correctness, then its AUROC per exit on `test` (NaN where validation has too few right or wrong
-    answers). Where it stays at the max-softmax's, no linear head over these inputs beats the exit's own softmax,
-    however it is trained (classes only)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    def rows(split):
-        correct = certainty_targets(records[split].exit_logits, records[split].labels, False)  # (examples, layers)
-        return features[split].double().numpy(), correct.bool()
-
-    fit_x, fit_y = rows("validation")
-    score_x, score_y = rows("test")
-    folds = min(5, int(fit_y.sum()), int((~fit_y).sum()))  # each fold needs a right and a wrong answer
-    if folds < 2:
-        return [math.nan] * score_y.shape[1]
-    x, y = fit_x.reshape(-1, fit_x.shape[-1]), fit_y.flatten().numpy()  # every (example, exit) one row
-
-    def head(c: float):  # c: scikit-learn's inverse L2 strength; standardised inputs keep L-BFGS quick
-        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
-
-    strengths = np.logspace(-4, 2, 7)
-    fit_scores = [cross_val_score(head(c), x, y, cv=folds, scoring="neg_log_loss").mean() for c in strengths]
-    fitted = head(strengths[int(np.argmax(fit_scores))]).fit(x, y)
-    scores = fitted.decision_function(score_x.reshape(-1, score_x.shape[-1])).reshape(score_y.shape)
-    return [auroc(torch.from_numpy(scores[:, layer]), score_y[:, layer]) for layer in range(score_y.shape[1])]
+    """How well a certainty head could rank right answers over wrong ones, given what the trained head reads: the
+    head fitted afresh (`fit_linear_head`) to each exit's correctness on `validation`, examples the model never trained
+    on, then its AUROC per exit on `test` (NaN where validation has too few right or wrong answers). Where it stays
+    at the max-softmax's, no linear head over these inputs beats the exit's own softmax, however it is trained
+    (classes only). `features`: `(examples, layers, features)` per split."""
+    validation, test = records["validation"], records["test"]
+    fit = fit_linear_head(features["validation"], certainty_targets(validation.exit_logits, validation.labels, False))
+    right = certainty_targets(test.exit_logits, test.labels, False).bool()  # (examples, layers)
+    if fit is None:
+        return [math.nan] * test.num_layers
+    scores = fit.logits(features["test"])  # (examples, layers)
+    return [auroc(scores[:, layer], right[:, layer]) for layer in range(test.num_layers)]
 
 
 def auroc(scores: torch.Tensor, positive: torch.Tensor) -> float:

@@ -102,19 +102,20 @@ def record_exits(model, dataset, tokenizer, batch_size: int = 64, description: s
 
 
 @torch.no_grad()
-def record_certainty_features(model, dataset, tokenizer, batch_size: int = 64) -> torch.Tensor:
-    """What the certainty head reads at every exit of every example, `(examples, layers, features)` (its
-    `features`), caught on its way in, so a head fitted afresh reads exactly what the trained one did."""
+def record_certainty_features(model, batches: Iterable[dict]) -> tuple[torch.Tensor, ExitRecord]:
+    """What the certainty head reads at every exit of every example of `batches` (with `labels`), `(examples,
+    layers, features)` (its `features`), caught on its way in, so a head fitted afresh reads exactly what the trained
+    one did; and the record of the same pass."""
     head = model.base_model.certainty_head
     caught = []  # (batch, features) per layer, batch after batch
     hook = head.register_forward_pre_hook(lambda module, inputs: caught.append(module.features(*inputs).float()))
     try:
-        collect_outputs(model, padded_batches(dataset, tokenizer, batch_size), ("certainties",), early_exit=False)
+        outputs = collect_outputs(model, batches, ("exit_logits", "certainties", "labels"), early_exit=False)
     finally:
         hook.remove()
     layers = model.config.num_hidden_layers
-    batches = [torch.stack(caught[start : start + layers], dim=1) for start in range(0, len(caught), layers)]
-    return torch.cat(batches)  # (examples, layers, features)
+    features = [torch.stack(caught[start : start + layers], dim=1) for start in range(0, len(caught), layers)]
+    return torch.cat(features), ExitRecord(**outputs)  # (examples, layers, features)
 
 
 def record_served_exits(

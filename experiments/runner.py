@@ -36,6 +36,7 @@ from ..modeling_berxit import BerxitForSequenceClassification
 from ..modeling_berxit.losses import BerxitObjective
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
+from ..trainer.training_args import PAPER_CERTAINTY_HOLDOUT
 from .definition import CONFIDENCE, MAX_DROP, RECIPES, record_file_name, run_file_name
 
 logger = logging.get_logger(f"transformers.{__name__}")
@@ -101,6 +102,7 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
             # The recipe's changes to the paper's, whatever berxit's defaults are.
             objective = {
                 **BerxitObjective().settings(),
+                "certainty_holdout": PAPER_CERTAINTY_HOLDOUT,
                 "certainty_inputs": PAPER_CERTAINTY_INPUTS,
                 **RECIPES[args.recipe],
             }
@@ -121,7 +123,7 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
         "task": task.name,
         "strategy": strategy,
         "metric": task.metric,
-        "train_examples": len(splits["train"]),
+        "train_examples": len(trainer.train_dataset),  # less what a recipe held out for the certainty head
         "examples": {split: len(examples) for split, examples in splits.items()},
         "dropped_duplicates": task.dropped_duplicates,
         "train_seconds": train_output.metrics["train_runtime"],

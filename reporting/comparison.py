@@ -6,15 +6,16 @@ from __future__ import annotations
 from ..configuration_berxit.configuration_berxit import PAPER_CERTAINTY_INPUTS
 from ..evaluation.risk_control import Promise
 from ..modeling_berxit.losses import BerxitObjective
+from ..trainer.training_args import PAPER_CERTAINTY_HOLDOUT
 from .tables import markdown_table
 
 
 def recipe_changes(config, objective: dict) -> dict:
-    """What a run's recipe changes from the paper's: its certainty head's inputs, and its objective's settings (a
-    run record's `objective`) that differ from `BerxitObjective()`'s; without distillation its temperature is no
-    change."""
+    """What a run's recipe changes from the paper's: its certainty head's inputs, and its objective's settings and
+    held-out share (a run record's `objective`, `BerxitTrainingArguments.recipe()`) that differ from the paper's;
+    without distillation its temperature is no change."""
     changes = {} if config.certainty_inputs == PAPER_CERTAINTY_INPUTS else {"certainty_inputs": config.certainty_inputs}
-    paper = BerxitObjective().settings()
+    paper = {**BerxitObjective().settings(), "certainty_holdout": PAPER_CERTAINTY_HOLDOUT}
     changes.update({key: value for key, value in objective.items() if value != paper[key]})
     if not objective.get("distillation_weight"):
         changes.pop("distillation_temperature", None)

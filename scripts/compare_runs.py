@@ -27,7 +27,7 @@ from ..artifacts.run_record import SWEEP
 from ..data import tokenize
 from ..data.tokenizer import load_tokenizer
 from ..evaluation.comparison import compare_run
-from ..evaluation.records import ExitRecord, record_certainty_features, record_exits
+from ..evaluation.records import ExitRecord, padded_batches, record_certainty_features, record_exits
 from ..evaluation.risk_control import Promise
 from ..experiments.analysis import run_with_records
 from ..modeling_berxit import BerxitForSequenceClassification
@@ -85,7 +85,8 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
     features = None
     if not model.config.is_regression:
         features = {
-            split: record_certainty_features(model, tokenized[split], tokenizer) for split in ("validation", "test")
+            split: record_certainty_features(model, padded_batches(tokenized[split], tokenizer, 64))[0]
+            for split in ("validation", "test")
         }
         if any(len(features[split]) != len(records[split]) for split in features):
             raise ValueError(

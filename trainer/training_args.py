@@ -9,6 +9,8 @@ from transformers import TrainingArguments
 from ..modeling_berxit.losses import CERTAINTY_GRADIENTS, CERTAINTY_LOSSES, CERTAINTY_TARGETS, BerxitObjective
 from .strategies import STRATEGIES, exit_strategy
 
+PAPER_CERTAINTY_HOLDOUT = 0.0  # the paper's certainty head learns in training only
+
 
 @dataclass
 class BerxitTrainingArguments(TrainingArguments):
@@ -16,7 +18,8 @@ class BerxitTrainingArguments(TrainingArguments):
     the paper's recipe what won its ablation (README, *Ablation of the certainty head*): the final exit distilled
     into the early ones (weight 1, temperature 2) and gradient equilibrium, with a certainty head that reads each
     exit's answer (`BerxitConfig.certainty_inputs`); the paper's recipe is `distillation_weight=0,
-    gradient_equilibrium=False` with `certainty_inputs="pooled"`.
+    gradient_equilibrium=False` with `certainty_inputs="pooled"`. `certainty_holdout` keeps a share of the training
+    examples out of training and fits the certainty head on them once it ends (`BerxitTrainer.fit_certainty_head`).
 
     `ddp_find_unused_parameters` defaults to True: a "final exit" step gives the early exits' task heads no
     gradient, which DDP only accepts when told to look for unused parameters.
@@ -75,6 +78,16 @@ class BerxitTrainingArguments(TrainingArguments):
         },
     )
 
+    certainty_holdout: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of the training examples kept out of the exits' training; once training ends, the "
+            "certainty head alone is fitted on them (BerxitTrainer.fit_certainty_head: a logistic regression "
+            "against --certainty_target), so it learns from answers the exits never trained on. 0: off (the "
+            "paper's: the head learns during training only)."
+        },
+    )
+
     def objective(self, exits: str) -> BerxitObjective:
         """The loss of a step that trains `exits` (the strategy's objective for it), as these arguments make it."""
         return BerxitObjective(
@@ -88,8 +101,16 @@ class BerxitTrainingArguments(TrainingArguments):
             gradient_equilibrium=self.gradient_equilibrium,
         )
 
+    def recipe(self) -> dict:
+        """How the exits and the certainty head are trained, beside the strategy: the objective's settings and
+        `certainty_holdout` (what a run records, under `objective`)."""
+        return {**self.objective("all_exits").settings(), "certainty_holdout": self.certainty_holdout}
+
     def __post_init__(self):
         self.objective("all_exits")  # refuses a setting the model's objective would refuse, naming it
+        value = self.certainty_holdout
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"certainty_holdout: expected a share of the training examples in [0, 1), got {value!r}.")
         strategy = exit_strategy(self.exit_strategy)
         if self.ddp_find_unused_parameters is None:
             self.ddp_find_unused_parameters = True

@@ -106,9 +106,9 @@ def fine_tune(
     run_info = {
         "base_model": base_model,
         "exit_strategy": training_args.exit_strategy,
-        "objective": training_args.objective("all_exits").settings(),
+        "objective": training_args.recipe(),
         "seed": training_args.seed,
-        "train_examples": len(task.splits["train"]),
+        "train_examples": len(trainer.train_dataset),
         **run_info,
     }
     finish_run(output_dir, lambda folder: trainer.save_model(str(folder)), run_info, trainer.is_world_process_zero())

@@ -12,7 +12,7 @@ from transformers import AutoTokenizer
 from berxit import BerxitForSequenceClassification
 from berxit.data import tokenize
 from berxit.evaluation.exit_quality import auroc, exit_quality, refit_head_auroc
-from berxit.evaluation.records import ExitRecord, record_certainty_features, record_exits
+from berxit.evaluation.records import ExitRecord, padded_batches, record_certainty_features, record_exits
 
 
 def test_auroc_is_scikit_learns_with_ties():
@@ -64,8 +64,10 @@ def test_the_recorded_features_are_what_the_certainty_head_reads(tiny_bert):
     texts = ["a good film", "awful", "a long and dull film , too long", "fine", "great fun"]
     dataset = tokenize(DatasetDict(test=Dataset.from_dict({"text": texts, "label": [0, 1, 2, 0, 1]})), tokenizer, 16)
     dataset = dataset["test"]
-    features = record_certainty_features(model, dataset, tokenizer, batch_size=3)
+    features, same_pass = record_certainty_features(model, padded_batches(dataset, tokenizer, 3))
     record = record_exits(model, dataset, tokenizer, batch_size=3)
     head = model.base_model.certainty_head
     replayed = torch.sigmoid(head.classifier(features).float()).squeeze(-1)  # (examples, layers)
     torch.testing.assert_close(replayed, record.certainties, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(same_pass.exit_logits, record.exit_logits)
+    assert same_pass.labels.tolist() == [0, 1, 2, 0, 1]

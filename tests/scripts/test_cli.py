@@ -16,6 +16,7 @@ from huggingface_hub import ModelCard
 import berxit
 from berxit import BerxitForSequenceClassification
 from berxit.data import label_mean, load_task
+from berxit.exit_rules.exit_rules import THRESHOLDS
 from berxit.scripts import check_promise, export, sweep, train
 
 TRAIN_ARGS = ["--max_steps", "4", "--per_device_train_batch_size", "8", "--report_to", "none", "--disable_tqdm", "true"]
@@ -40,7 +41,7 @@ def test_sweep_writes_curves_and_calibrates_the_checkpoint(pipeline_run):
     summary = pd.read_csv(model_dir / "sweep" / "summary.csv")
     assert summary["rule"].tolist() == ["final layer", "certainty", "entropy", "patience"]
     curve = pd.read_csv(model_dir / "sweep" / "curve_test.csv")
-    assert len(curve) == 1 + 101 + 101 + 2  # final, two threshold grids, patience 1..2
+    assert len(curve) == 1 + 2 * len(THRESHOLDS) + 2  # final, two threshold grids, patience 1..2
     # Static depth beside the rules: every example at exit k, and how well each score ranks that exit's answers.
     exits = pd.read_csv(model_dir / "sweep" / "exits.csv")
     assert exits["exit"].tolist() == [1, 2, 3] and exits["saved_layers"].iloc[-1] == 0.0

@@ -38,6 +38,8 @@ RECIPE = [
     "--distillation_temperature",
     "1.0",
     "--gradient_equilibrium",
+    "--certainty_holdout",
+    "0.25",
 ]
 
 
@@ -56,7 +58,9 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
         "distillation_weight": 0.5,
         "distillation_temperature": 1.0,
         "gradient_equilibrium": True,
+        "certainty_holdout": 0.25,
     }
+    assert run["train_examples"] == 54  # 72 training reviews (90 less test and validation), a quarter held out
     output = tmp_path / "compared" / "table.md"
     output.parent.mkdir()
     argv = ["--runs", str(paper), "--output", str(output)]
@@ -72,7 +76,7 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
     assert (
         "| recipe | certainty_inputs=pooled_and_answer, certainty_target=agreement, certainty_loss=bce, "
         "certainty_gradient=head, "
-        "distillation_weight=0.5, gradient_equilibrium=True |" in table
+        "distillation_weight=0.5, gradient_equilibrium=True, certainty_holdout=0.25 |" in table
     )
     numbers = json.loads(output.with_suffix(".json").read_text())
     layers = model.config.num_hidden_layers
@@ -89,7 +93,7 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
     card = (tmp_path / "export" / "README.md").read_text()
     assert (
         "training (certainty_target=agreement, certainty_loss=bce, certainty_gradient=head, distillation_weight=0.5, "
-        "gradient_equilibrium=True)" in card
+        "gradient_equilibrium=True, certainty_holdout=0.25)" in card
     )
     assert "the certainty head its pooled vector and answer" in card
     # Going on from a checkpoint keeps its certainty head.

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from tiny_models import VOCAB_SIZE, tiny_model
+from torch.utils.data import DataLoader
 from transformers import EvalPrediction, TrainerCallback
 
 from berxit import (
@@ -13,6 +14,9 @@ from berxit import (
     BerxitTrainer,
     BerxitTrainingArguments,
 )
+from berxit.evaluation.certainty_fit import fit_linear_head
+from berxit.evaluation.records import record_certainty_features
+from berxit.modeling_berxit.losses import certainty_targets
 
 
 def random_dataset(size: int, num_labels: int = 3, length: int = 8, seed: int = 0) -> list[dict]:
@@ -157,11 +161,79 @@ def test_the_arguments_recipe_reaches_every_step(tmp_path):
         make_args(tmp_path, certainty_gradient="everywhere")
 
 
+def test_a_held_out_share_stays_out_of_training_and_the_head_is_fitted_on_it(tmp_path):
+    dataset = random_dataset(40, num_labels=2)
+    args = make_args(tmp_path, certainty_holdout=0.25, learning_rate=1e-4, max_steps=8)
+    model = tiny_model(cls=BerxitForSequenceClassification, num_labels=2).train()
+    trainer = BerxitTrainer(model=model, args=args, train_dataset=dataset)
+    held_out = {tuple(row["input_ids"].tolist()) for row in trainer.certainty_dataset}
+    trained = {tuple(row["input_ids"].tolist()) for row in trainer.train_dataset}
+    assert len(held_out) == 10 and len(trained) == 30 and not held_out & trained
+    other_seed = BerxitTrainer(
+        model=model, args=make_args(tmp_path, certainty_holdout=0.25, seed=1), train_dataset=dataset
+    )
+    assert {tuple(row["input_ids"].tolist()) for row in other_seed.certainty_dataset} == held_out
+    batches = []  # what the model read in training mode (the fit runs in eval mode)
+    hook = model.register_forward_pre_hook(
+        lambda module, args, kwargs: batches.append(kwargs["input_ids"]) if module.training else None,
+        with_kwargs=True,
+    )
+    trainer.train()
+    hook.remove()
+    assert len(batches) == 8 and {tuple(ids.tolist()) for batch in batches for ids in batch} <= trained
+    # The head is the logistic regression of each exit's correctness on the held-out examples.
+    model.eval()
+    features, record = record_certainty_features(model, DataLoader(trainer.certainty_dataset, batch_size=4))
+    fit = fit_linear_head(features, certainty_targets(record.exit_logits, record.labels, False))
+    classifier = model.base_model.certainty_head.classifier
+    torch.testing.assert_close(classifier.weight[0].double(), fit.weight, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(torch.sigmoid(fit.logits(features)).float(), record.certainties, atol=1e-5, rtol=1e-4)
+    logged = [entry for entry in trainer.state.log_history if "certainty_fit_examples" in entry]
+    assert logged == [{**logged[0], "certainty_fit_examples": 10, "certainty_fit_strength": fit.strength}]
+
+
+def test_the_certainty_fit_leaves_a_head_with_nothing_to_learn_as_it_is(tmp_path):
+    model = tiny_model(cls=BerxitForSequenceClassification, num_labels=2)
+    with torch.no_grad():
+        for exit_ in model.base_model.exits:  # every exit answers class 0, so each agrees with the final one
+            exit_.classifier.weight.zero_()
+            exit_.classifier.bias.copy_(torch.tensor([1.0, 0.0]))
+    before = model.base_model.certainty_head.classifier.weight.clone()
+    trainer = BerxitTrainer(model=model, args=make_args(tmp_path, certainty_target="agreement"))
+    assert trainer.fit_certainty_head(random_dataset(6, num_labels=2)) == {"certainty_fit_examples": 6}
+    torch.testing.assert_close(model.base_model.certainty_head.classifier.weight, before)
+
+
 def test_bad_training_setups_are_named(tmp_path):
     with pytest.raises(ValueError, match="exit_strategy: expected one of"):
         make_args(tmp_path, exit_strategy="cyclic")
     with pytest.raises(ValueError, match="ddp_find_unused_parameters"):
         make_args(tmp_path, ddp_find_unused_parameters=False)
+    for share in (-0.1, 1.0, True, "half"):
+        with pytest.raises(ValueError, match="certainty_holdout: expected a share of the training examples"):
+            make_args(tmp_path, certainty_holdout=share)
+    with pytest.raises(ValueError, match="certainty_holdout: 0.1 of 8 training examples holds out 1"):
+        BerxitTrainer(
+            model=tiny_model(cls=BerxitForSequenceClassification),
+            args=make_args(tmp_path, certainty_holdout=0.1),
+            train_dataset=random_dataset(8),
+        )
+
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(random_dataset(8))
+
+    stream = Stream()
+    with pytest.raises(ValueError, match="certainty_holdout: needs a train_dataset of known length, got a Stream"):
+        BerxitTrainer(
+            model=tiny_model(cls=BerxitForSequenceClassification),
+            args=make_args(tmp_path, certainty_holdout=0.1),
+            train_dataset=stream,
+        )
+    with pytest.raises(ValueError, match="certainty_holdout: needs a train_dataset to"):
+        BerxitTrainer(
+            model=tiny_model(cls=BerxitForSequenceClassification), args=make_args(tmp_path, certainty_holdout=0.1)
+        )
     with pytest.raises(TypeError, match="model: BerxitTrainer needs a berxit model"):
         BerxitTrainer(model=torch.nn.Linear(2, 2), args=make_args(tmp_path))
     with pytest.raises(ValueError, match="even number of optimizer steps"):

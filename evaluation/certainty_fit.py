@@ -1,8 +1,8 @@
 """Fitting a certainty head to answers the exits never trained on. The head is `sigmoid(Linear(features))`, which
 is a logistic regression over what it reads, so the fit is one: a row per (example, exit), its L2 strength chosen
-by cross-validated log-loss over folds of examples (an example's exits stay in one fold, so no fold sees another's
-example). `BerxitTrainer.fit_certainty_head` writes the fit into a model's head; `refit_head_auroc` uses it to ask how
-well any such head could rank."""
+by cross-validated log-loss over folds of examples (an example's exits stay in one fold, so no fold is scored on
+an example it was fitted on). `BerxitTrainer.fit_certainty_head` writes the fit into a model's head;
+`refit_head_auroc` uses it to ask how well any such head could rank."""
 
 from __future__ import annotations
 

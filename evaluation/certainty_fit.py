@@ -60,19 +60,24 @@ def fit_linear_head(features: torch.Tensor, targets: torch.Tensor) -> LinearFit 
     mean, scale = flat.mean(0), flat.std(0).clamp_min(1e-12)  # (features,)
     standard = (features.double() - mean) / scale  # (examples, layers, features)
 
-    def fit(strength: float, rows: torch.Tensor) -> LogisticRegression:
-        x, y, w = weighted_rows(standard[rows], targets[rows])
+    def fit(strength: float, rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> LogisticRegression:
+        x, y, w = rows
         return LogisticRegression(C=strength, max_iter=1000).fit(x, y, sample_weight=w)
+
+    # Each fold's rows (to fit on, to score) built once, for every strength.
+    splits = [
+        (weighted_rows(standard[fold != k], targets[fold != k]), weighted_rows(standard[fold == k], targets[fold == k]))
+        for k in range(folds)
+    ]
 
     def held_out_loss(strength: float) -> float:
         total = 0.0
-        for k in range(folds):
-            x, y, w = weighted_rows(standard[fold == k], targets[fold == k])
-            predicted = fit(strength, fold != k).predict_proba(x)[:, 1]
+        for fitted_on, (x, y, w) in splits:
+            predicted = fit(strength, fitted_on).predict_proba(x)[:, 1]
             total += log_loss(y, predicted, sample_weight=w, labels=[0, 1]) * w.sum()
         return total
 
     strength = float(min(STRENGTHS, key=held_out_loss))
-    head = fit(strength, torch.ones(len(targets), dtype=torch.bool))
+    head = fit(strength, weighted_rows(standard, targets))
     weight = torch.from_numpy(head.coef_[0]) / scale  # back onto the raw features
     return LinearFit(weight, float(head.intercept_[0] - (weight * mean).sum()), strength)

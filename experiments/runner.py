@@ -33,10 +33,8 @@ from ..evaluation import ExitRecord, find_operating_point, record_exits, rules_f
 from ..evaluation.records import collect_outputs, padded_batches
 from ..evaluation.risk_control import Promise
 from ..modeling_berxit import BerxitForSequenceClassification
-from ..modeling_berxit.losses import BerxitObjective
 from ..trainer import BerxitTrainer, BerxitTrainingArguments
 from ..trainer.strategies import exit_strategy
-from ..trainer.training_args import PAPER_CERTAINTY_HOLDOUT
 from .definition import CONFIDENCE, MAX_DROP, RECIPES, record_file_name, run_file_name
 
 logger = logging.get_logger(f"transformers.{__name__}")
@@ -101,8 +99,7 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
         else:
             # The recipe's changes to the paper's, whatever berxit's defaults are.
             objective = {
-                **BerxitObjective().settings(),
-                "certainty_holdout": PAPER_CERTAINTY_HOLDOUT,
+                **BerxitTrainingArguments.paper_recipe(),
                 "certainty_inputs": PAPER_CERTAINTY_INPUTS,
                 **RECIPES[args.recipe],
             }

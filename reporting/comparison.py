@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from ..configuration_berxit.configuration_berxit import PAPER_CERTAINTY_INPUTS
 from ..evaluation.risk_control import Promise
-from ..modeling_berxit.losses import BerxitObjective
-from ..trainer.training_args import PAPER_CERTAINTY_HOLDOUT
+from ..trainer.training_args import BerxitTrainingArguments
 from .tables import markdown_table
 
 
@@ -15,7 +14,7 @@ def recipe_changes(config, objective: dict) -> dict:
     held-out share (a run record's `objective`, `BerxitTrainingArguments.recipe()`) that differ from the paper's;
     without distillation its temperature is no change."""
     changes = {} if config.certainty_inputs == PAPER_CERTAINTY_INPUTS else {"certainty_inputs": config.certainty_inputs}
-    paper = {**BerxitObjective().settings(), "certainty_holdout": PAPER_CERTAINTY_HOLDOUT}
+    paper = BerxitTrainingArguments.paper_recipe()
     changes.update({key: value for key, value in objective.items() if value != paper[key]})
     if not objective.get("distillation_weight"):
         changes.pop("distillation_temperature", None)

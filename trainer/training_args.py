@@ -106,6 +106,11 @@ class BerxitTrainingArguments(TrainingArguments):
         `certainty_holdout` (what a run records, under `objective`)."""
         return {**self.objective("all_exits").settings(), "certainty_holdout": self.certainty_holdout}
 
+    @staticmethod
+    def paper_recipe() -> dict:
+        """`recipe()` as the paper trains: what a recipe's changes are measured from."""
+        return {**BerxitObjective().settings(), "certainty_holdout": PAPER_CERTAINTY_HOLDOUT}
+
     def __post_init__(self):
         self.objective("all_exits")  # refuses a setting the model's objective would refuse, naming it
         value = self.certainty_holdout

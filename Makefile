@@ -40,7 +40,7 @@ ABLATIONS_DIR ?= runs/ablations
 ABLATIONS_REPORT ?= docs/ablations/main_job.md
 ABLATIONS ?= paper answer distill bce agreement head_only held_out equilibrium combined combined_agreement \
 	combined_held_out
-# The paper's recipe in full (berxit's defaults are "combined"); each other recipe is the paper's with one change
+# The paper's recipe in full (berxit's defaults are "combined_held_out"); each other recipe is the paper's with one change
 # (a flag given later wins).
 PAPER_RECIPE = --certainty_inputs pooled --certainty_target correct --certainty_loss mse --certainty_gradient backbone \
 	--distillation_weight 0 --no_gradient_equilibrium --certainty_holdout 0

@@ -18,8 +18,8 @@ SST2_TRAIN_EXAMPLES = 8000  # SST-2 trains on this fixed subsample, to fit the g
 
 # The certainty head's ablation (#24): the paper's recipe and the changes tried, each as its changes to the paper's
 # recipe in the model's `certainty_inputs` and `BerxitTrainingArguments`' recipe settings (`berxit-experiments
-# --recipe NAME`; `make ablations` runs the same on the main job through berxit-train's flags). "combined" won and
-# is berxit's default; the GLUE grid reproduces the paper, so it trains "paper" unless told otherwise.
+# --recipe NAME`; `make ablations` runs the same on the main job through berxit-train's flags). "combined_held_out"
+# won and is berxit's default; the GLUE grid reproduces the paper, so it trains "paper" unless told otherwise.
 RECIPES = {
     "paper": {},
     "answer": {"certainty_inputs": "pooled_and_answer"},

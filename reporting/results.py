@@ -109,7 +109,7 @@ def recipe_ablation_lines(folder: Path) -> list[str]:
         f"right answers above its wrong ones (AUROC; Spearman for regression) beside the exit's own max-softmax, and "
         f"the most layers a setting of the rule saves while the test metric stays within {MAX_DROP:g} point of the "
         f"run's final layer (static depth: every example at one exit). Several seeds: mean ± standard deviation. The "
-        f"defaults are the combined recipe (README, *Ablation of the certainty head*).",
+        f"defaults are the combined_held_out recipe (README, *Ablation of the certainty head*).",
         "",
         markdown_table(rows),
     ]

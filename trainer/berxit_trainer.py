@@ -31,8 +31,9 @@ class BerxitTrainer(Trainer):
     objective's task loss (`loss_all_exits`, `loss_final_exit`, `loss_early_exits`), the certainty loss
     (`loss_certainty`) and, when distilling, `loss_distillation` beside the usual `loss`.
 
-    With `args.certainty_holdout`, that share of `train_dataset` (seeded, the same for every run) is kept out of
-    training as `certainty_dataset`, and `train` ends by fitting the certainty head on it (`fit_certainty_head`).
+    With `args.certainty_holdout` (by default 0.1), that share of `train_dataset` (seeded, the same for every run) is
+    kept out of training as `certainty_dataset`, and `train` ends by fitting the certainty head on it
+    (`fit_certainty_head`).
     """
 
     # The model returns per-batch means: Trainer divides them by the gradient-accumulation steps.
@@ -52,9 +53,7 @@ class BerxitTrainer(Trainer):
         self.strategy = exit_strategy(self.args.exit_strategy)
         self._frozen: list[torch.nn.Parameter] = []  # what the strategy froze for this step, to give back after
         self.certainty_dataset = None
-        if self.args.certainty_holdout:
-            if self.train_dataset is None:
-                raise ValueError("certainty_holdout: needs a train_dataset to hold examples out of.")
+        if self.args.certainty_holdout and self.train_dataset is not None:  # a trainer to evaluate holds none out
             self.train_dataset, self.certainty_dataset = split_certainty_examples(
                 self.train_dataset, self.args.certainty_holdout
             )
@@ -149,15 +148,16 @@ def split_certainty_examples(dataset, fraction: float) -> tuple:
     the certainty head), the same examples whatever the run's seed."""
     if not hasattr(dataset, "__len__"):
         raise ValueError(
-            f"certainty_holdout: needs a train_dataset of known length, got a {type(dataset).__name__}; hold "
-            "examples out of it yourself and call trainer.fit_certainty_head(held_out) after training."
+            f"certainty_holdout: needs a train_dataset of known length, got a {type(dataset).__name__}; set "
+            "certainty_holdout=0 (the head then learns in training only; to fit it too, hold examples out yourself "
+            "and call trainer.fit_certainty_head(held_out) after training)."
         )
     size = len(dataset)
     held = round(size * fraction)
     if held < 2 or held == size:
         raise ValueError(
             f"certainty_holdout: {fraction} of {size} training examples holds out {held}; the fit needs at least 2 "
-            "and training at least 1."
+            "and training at least 1 (certainty_holdout=0: the head learns in training only)."
         )
     order = torch.randperm(size, generator=torch.Generator().manual_seed(SPLIT_SEED)).tolist()
     parts = sorted(order[held:]), sorted(order[:held])

@@ -14,12 +14,12 @@ PAPER_CERTAINTY_HOLDOUT = 0.0  # the paper's certainty head learns in training o
 
 @dataclass
 class BerxitTrainingArguments(TrainingArguments):
-    """`TrainingArguments` plus `exit_strategy` and how each step's loss is made (`objective`). The defaults add to
-    the paper's recipe what won its ablation (README, *Ablation of the certainty head*): the final exit distilled
-    into the early ones (weight 1, temperature 2) and gradient equilibrium, with a certainty head that reads each
-    exit's answer (`BerxitConfig.certainty_inputs`); the paper's recipe is `distillation_weight=0,
-    gradient_equilibrium=False` with `certainty_inputs="pooled"`. `certainty_holdout` keeps a share of the training
-    examples out of training and fits the certainty head on them once it ends (`BerxitTrainer.fit_certainty_head`).
+    """`TrainingArguments` plus `exit_strategy` and how each step's loss is made (`objective`). The defaults change
+    the paper's recipe as its ablation chose (README, *Ablation of the certainty head*): the final exit distilled
+    into the early ones (weight 1, temperature 2), gradient equilibrium, and a certainty head that reads each exit's
+    answer (`BerxitConfig.certainty_inputs`), learns in itself whether the exit answers as the final one does, and is
+    fitted once training ends on a tenth of the training examples kept out of it (`certainty_holdout`,
+    `BerxitTrainer.fit_certainty_head`). The paper's recipe is `paper_recipe()` with `certainty_inputs="pooled"`.
 
     `ddp_find_unused_parameters` defaults to True: a "final exit" step gives the early exits' task heads no
     gradient, which DDP only accepts when told to look for unused parameters.
@@ -36,10 +36,10 @@ class BerxitTrainingArguments(TrainingArguments):
     )
 
     certainty_target: str = field(
-        default="correct",
+        default="agreement",
         metadata={
-            "help": "What the certainty head learns of each exit: 'correct' (the paper's: its answer is right) or "
-            "'agreement' (it answers as the final exit does).",
+            "help": "What the certainty head learns of each exit: 'agreement' (it answers as the final exit does) or "
+            "'correct' (the paper's: its answer is right).",
             "choices": list(CERTAINTY_TARGETS),
         },
     )
@@ -53,10 +53,10 @@ class BerxitTrainingArguments(TrainingArguments):
     )
     certainty_weight: float = field(default=1.0, metadata={"help": "The certainty loss's weight in every step."})
     certainty_gradient: str = field(
-        default="backbone",
+        default="head",
         metadata={
-            "help": "Where the certainty loss's gradient goes: 'backbone' (the paper's: the head, the exits' "
-            "poolers and the shared layers) or 'head' (the certainty head alone).",
+            "help": "Where the certainty loss's gradient goes: 'head' (the certainty head alone) or 'backbone' (the "
+            "paper's: the head, the exits' poolers and the shared layers).",
             "choices": list(CERTAINTY_GRADIENTS),
         },
     )
@@ -79,12 +79,13 @@ class BerxitTrainingArguments(TrainingArguments):
     )
 
     certainty_holdout: float = field(
-        default=0.0,
+        default=0.1,
         metadata={
             "help": "Share of the training examples kept out of the exits' training; once training ends, the "
             "certainty head alone is fitted on them (BerxitTrainer.fit_certainty_head: a logistic regression "
-            "against --certainty_target), so it learns from answers the exits never trained on. 0: off (the "
-            "paper's: the head learns during training only)."
+            "against --certainty_target), so it learns from answers the exits never trained on. Needs a training "
+            "set of known length of which this share is 2 examples or more. 0: off (the paper's: the head learns "
+            "during training only)."
         },
     )
 

@@ -194,10 +194,11 @@ def test_every_family_loads_as_remote_code_in_a_fresh_process(tmp_path, minilm_d
 def test_one_trainer_step_per_strategy(tmp_path, family, strategy):
     model = tiny_model(family, cls=BerxitForSequenceClassification).train()
     generator = torch.Generator().manual_seed(0)
-    input_ids = torch.randint(3, 99, (8, 6), generator=generator)
+    # 20 examples: the default recipe holds 2 out and fits the certainty head on them once the steps end.
+    input_ids = torch.randint(3, 99, (20, 6), generator=generator)
     dataset = [
         {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": int(label)}
-        for ids, label in zip(input_ids, torch.randint(0, 3, (8,), generator=generator), strict=True)
+        for ids, label in zip(input_ids, torch.randint(0, 3, (20,), generator=generator), strict=True)
     ]
     before = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
     args = BerxitTrainingArguments(
@@ -213,6 +214,7 @@ def test_one_trainer_step_per_strategy(tmp_path, family, strategy):
     )
     trainer = BerxitTrainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
     trainer.train()
+    assert len(trainer.certainty_dataset) == 2
     changed = {name for name, parameter in model.named_parameters() if not torch.equal(parameter, before[name])}
     assert any(name.startswith("berxit.backbone.") for name in changed) or strategy == "two_stage"
     assert any(".certainty_head." in name for name in changed)

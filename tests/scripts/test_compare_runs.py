@@ -20,9 +20,13 @@ PAPER = [
     "pooled",
     "--certainty_target",
     "correct",
+    "--certainty_gradient",
+    "backbone",
     "--distillation_weight",
     "0",
     "--no_gradient_equilibrium",
+    "--certainty_holdout",
+    "0",
 ]
 RECIPE = [
     "--certainty_inputs",

@@ -32,6 +32,7 @@ def random_dataset(size: int, num_labels: int = 3, length: int = 8, seed: int = 
 def make_args(tmp_path, **kwargs) -> BerxitTrainingArguments:
     defaults = dict(
         output_dir=str(tmp_path),
+        certainty_holdout=0.0,  # these tests train on a handful of examples; the held-out fit has tests of its own
         per_device_train_batch_size=4,
         learning_rate=1e-2,
         max_steps=4,
@@ -100,14 +101,17 @@ def test_two_stage_freezes_backbone_and_final_exit_in_its_second_stage(tmp_path)
     assert all(parameter.requires_grad for parameter in trainer.model.parameters())
 
 
-def test_untrained_parameters_do_not_drift_under_weight_decay_and_momentum(tmp_path):
+@pytest.mark.parametrize("certainty_gradient", ["backbone", "head"])
+def test_untrained_parameters_do_not_drift_under_weight_decay_and_momentum(tmp_path, certainty_gradient):
     snapshots = Snapshots()
-    args = make_args(tmp_path, max_steps=2, weight_decay=0.1, learning_rate=1e-3)
+    args = make_args(tmp_path, max_steps=2, weight_decay=0.1, learning_rate=1e-3, certainty_gradient=certainty_gradient)
     train_model(args, random_dataset(8), callbacks=[snapshots])
     after_all_exits, after_final_exit = snapshots.states
+    # A final-exit step trains no early task head; the early poolers only where the certainty loss reaches them.
+    untrained = ".classifier." if certainty_gradient == "backbone" else "."
     for name, before in after_all_exits.items():
-        early_task_head = name.startswith("berxit.exits.") and ".classifier." in name and ".exits.3." not in name
-        assert torch.equal(before, after_final_exit[name]) == early_task_head, name
+        early = name.startswith("berxit.exits.") and untrained in name and ".exits.3." not in name
+        assert torch.equal(before, after_final_exit[name]) == early, name
 
 
 def test_gradient_accumulation_matches_one_big_batch(tmp_path):
@@ -140,16 +144,25 @@ def test_resuming_continues_the_same_objective_sequence(tmp_path):
 
 
 def test_the_arguments_recipe_reaches_every_step(tmp_path):
-    # The defaults: the paper's recipe with the final exit distilled into the early ones and gradient equilibrium.
-    assert make_args(tmp_path).objective("all_exits") == BerxitObjective(
-        distillation_weight=1.0, distillation_temperature=2.0, gradient_equilibrium=True
+    # The defaults: the paper's recipe with the final exit distilled into the early ones, gradient equilibrium, and
+    # a head that learns (in itself) whether each exit answers as the final one, refitted on a held-out tenth.
+    defaults = BerxitTrainingArguments(output_dir=str(tmp_path))
+    assert defaults.objective("all_exits") == BerxitObjective(
+        certainty_target="agreement",
+        certainty_gradient="head",
+        distillation_weight=1.0,
+        distillation_temperature=2.0,
+        gradient_equilibrium=True,
     )
+    assert defaults.certainty_holdout == 0.1
+    assert BerxitTrainingArguments.paper_recipe() == {**BerxitObjective().settings(), "certainty_holdout": 0.0}
     changes = dict(certainty_target="agreement", certainty_loss="bce", gradient_equilibrium=False)
     args = make_args(tmp_path, distillation_weight=0.5, **changes)
     assert args.objective("final_exit") == BerxitObjective(
         "final_exit",
         certainty_target="agreement",
         certainty_loss="bce",
+        certainty_gradient="head",
         distillation_weight=0.5,
         distillation_temperature=2.0,
     )
@@ -181,10 +194,10 @@ def test_a_held_out_share_stays_out_of_training_and_the_head_is_fitted_on_it(tmp
     trainer.train()
     hook.remove()
     assert len(batches) == 8 and {tuple(ids.tolist()) for batch in batches for ids in batch} <= trained
-    # The head is the logistic regression of each exit's correctness on the held-out examples.
+    # The head is the logistic regression of each exit's certainty_target on the held-out examples.
     model.eval()
     features, record = record_certainty_features(model, DataLoader(trainer.certainty_dataset, batch_size=4))
-    fit = fit_linear_head(features, certainty_targets(record.exit_logits, record.labels, False))
+    fit = fit_linear_head(features, certainty_targets(record.exit_logits, record.labels, False, args.certainty_target))
     classifier = model.base_model.certainty_head.classifier
     torch.testing.assert_close(classifier.weight[0].double(), fit.weight, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(torch.sigmoid(fit.logits(features)).float(), record.certainties, atol=1e-5, rtol=1e-4)
@@ -229,10 +242,6 @@ def test_bad_training_setups_are_named(tmp_path):
             model=tiny_model(cls=BerxitForSequenceClassification),
             args=make_args(tmp_path, certainty_holdout=0.1),
             train_dataset=stream,
-        )
-    with pytest.raises(ValueError, match="certainty_holdout: needs a train_dataset to"):
-        BerxitTrainer(
-            model=tiny_model(cls=BerxitForSequenceClassification), args=make_args(tmp_path, certainty_holdout=0.1)
         )
     with pytest.raises(TypeError, match="model: BerxitTrainer needs a berxit model"):
         BerxitTrainer(model=torch.nn.Linear(2, 2), args=make_args(tmp_path))
@@ -290,8 +299,10 @@ def test_regression_metrics(tmp_path):
 def test_evaluate_runs_through_trainer_logging(tmp_path):
     dataset = random_dataset(12)
     model = tiny_model(cls=BerxitForSequenceClassification, exit_threshold=0.5)
-    args = make_args(tmp_path, per_device_eval_batch_size=5)
+    # The default held-out share needs no train_dataset: a trainer made to evaluate holds nothing out.
+    args = BerxitTrainingArguments(output_dir=str(tmp_path), per_device_eval_batch_size=5, report_to="none")
     trainer = BerxitTrainer(model=model, args=args, eval_dataset=dataset, compute_metrics=BerxitMetrics(model.config))
+    assert trainer.certainty_dataset is None
     metrics = trainer.evaluate()
     assert {"eval_loss", "eval_exit_1_accuracy", "eval_early_exit_accuracy", "eval_saved_layers"} <= set(metrics)
     assert json.dumps(trainer.state.log_history)  # everything logged is plain numbers

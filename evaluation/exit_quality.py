@@ -1,6 +1,8 @@
 """How good each exit is and how well the scores an exit rule reads tell its right answers from its wrong ones:
 per exit, the task metric, the certainty head's AUROC and Brier score against that exit's correctness, and (for
-classes) the same AUROC for the exit's own max-softmax, the score entropy-like rules lean on."""
+classes) the same AUROC for the exit's own max-softmax, the score entropy-like rules lean on; and what a better
+head could do: one refitted on examples the model never trained on, and the agreement oracle, a head that knew
+which exits answer as the final one."""
 
 from __future__ import annotations
 
@@ -36,19 +38,48 @@ def exit_quality(config, record: ExitRecord) -> list[dict]:
     return rows
 
 
+def refit_head(features: dict[str, torch.Tensor], records: dict[str, ExitRecord], target: str) -> torch.Tensor | None:
+    """A linear head over what the trained certainty head reads, fitted afresh (`fit_linear_head`) to `target`
+    (`certainty_targets`' "correct" or "agreement") on `validation`, examples the model never trained on: its input
+    to the sigmoid at every exit of `test`, `(examples, layers)`. None where validation leaves nothing to learn.
+    `features`: `(examples, layers, features)` per split."""
+    validation = records["validation"]
+    is_regression = validation.exit_logits.shape[-1] == 1
+    labels = None if validation.labels is None else validation.labels.float() if is_regression else validation.labels
+    targets = certainty_targets(validation.exit_logits, labels, is_regression, target)  # (examples, layers)
+    fit = fit_linear_head(features["validation"], targets)
+    return None if fit is None else fit.logits(features["test"])  # (examples, layers)
+
+
 def refit_head_auroc(features: dict[str, torch.Tensor], records: dict[str, ExitRecord]) -> list[float]:
     """How well a certainty head could rank right answers over wrong ones, given what the trained head reads: the
-    head fitted afresh (`fit_linear_head`) to each exit's correctness on `validation`, examples the model never trained
-    on, then its AUROC per exit on `test` (NaN where validation has too few right or wrong answers). Where it stays
-    at the max-softmax's, no linear head over these inputs beats the exit's own softmax, however it is trained
-    (classes only). `features`: `(examples, layers, features)` per split."""
-    validation, test = records["validation"], records["test"]
-    fit = fit_linear_head(features["validation"], certainty_targets(validation.exit_logits, validation.labels, False))
-    right = certainty_targets(test.exit_logits, test.labels, False).bool()  # (examples, layers)
-    if fit is None:
+    head refitted to each exit's correctness (`refit_head`), then its AUROC per exit on `test` (NaN where validation
+    has too few right or wrong answers). Where it stays at the max-softmax's, no linear head over these inputs beats
+    the exit's own softmax, however it is trained (classes only)."""
+    test = records["test"]
+    scores = refit_head(features, records, "correct")
+    if scores is None:
         return [math.nan] * test.num_layers
-    scores = fit.logits(features["test"])  # (examples, layers)
+    right = certainty_targets(test.exit_logits, test.labels, False).bool()  # (examples, layers)
     return [auroc(scores[:, layer], right[:, layer]) for layer in range(test.num_layers)]
+
+
+def refit_head_record(features: dict[str, torch.Tensor], records: dict[str, ExitRecord]) -> ExitRecord | None:
+    """`test` as a head refitted to berxit's target, the exits' agreement with the final exit (`refit_head`), would
+    score it, for the certainty rule to replay: how many layers a better-trained head over the same inputs could
+    save. None where validation leaves nothing to learn."""
+    scores = refit_head(features, records, "agreement")
+    test = records["test"]
+    return None if scores is None else ExitRecord(test.exit_logits, torch.sigmoid(scores), test.labels)
+
+
+def agreement_oracle(config, record: ExitRecord) -> ExitRecord:
+    """`record` as a head that knew each exit's agreement with the final exit would score it: its certainties
+    replaced by that agreement itself (`certainty_targets(..., "agreement")`). The certainty rule's curve over it is
+    what a head that ranked berxit's target perfectly would save; far above the trained head's, the head's ranking is
+    what holds the rule back, not the exits."""
+    agreement = certainty_targets(record.exit_logits, None, config.is_regression, "agreement")  # (examples, layers)
+    return ExitRecord(record.exit_logits, agreement.float(), record.labels)
 
 
 def auroc(scores: torch.Tensor, positive: torch.Tensor) -> float:

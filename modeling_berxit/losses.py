@@ -139,10 +139,10 @@ def task_losses(exit_logits: torch.Tensor, labels: torch.Tensor, is_regression: 
 
 
 def certainty_targets(
-    exit_logits: torch.Tensor, labels: torch.Tensor, is_regression: bool, target: str = "correct"
+    exit_logits: torch.Tensor, labels: torch.Tensor | None, is_regression: bool, target: str = "correct"
 ) -> torch.Tensor:
     """Whether each exit got it right, `(batch, layers)`, detached: 1/0 for classes, `1 - tanh(|ŷ - y|)` else.
-    `target="agreement"` measures each exit against the final exit's answer instead of `labels`."""
+    `target="agreement"` measures each exit against the final exit's answer instead of `labels` (then unused)."""
     with torch.no_grad():
         if target == "agreement":
             final = exit_logits[:, -1]  # (batch, labels)

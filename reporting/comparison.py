@@ -55,12 +55,15 @@ def render_comparison(runs: dict[str, dict], metric: str, max_drop: float, promi
     return (
         f"Runs on {', '.join(tasks)}, test split. *each exit*: that exit's {metric} when it answers every example. "
         f"*saved within {max_drop:g} pt*: the most layers a setting of the rule saves while the test {metric} stays "
-        f"within {max_drop:g} point(s) of the run's final layer (static depth: every example at one exit). "
+        f"within {max_drop:g} point(s) of the run's final layer (static depth: every example at one exit; agreement "
+        f"oracle: the certainty rule scoring each exit by its agreement with the final exit itself, what a head that "
+        f"ranked berxit's target perfectly would save). "
         f"*certified*: each rule's operating point chosen on validation ({promise.statement(False)}), its test drop "
         f"in points and the layers it saves. *refit head*: a linear head over what the certainty head reads, fitted "
-        f"on validation (examples the model never trained on) to each exit's correctness, ranking test: how far "
-        f"a better-trained head could get. *train*: the same ranking on training examples the head was fitted "
-        f"on.\n\n{markdown_table(rows)}"
+        f"on validation (examples the model never trained on), ranking test: how far a better-trained head could "
+        f"get (classes: its AUROC, fitted to each exit's correctness; regression: the layers the certainty rule saves "
+        f"with it, fitted to each exit's agreement with the final exit). *train*: the same ranking on training "
+        f"examples the head was fitted on.\n\n{markdown_table(rows)}"
     )
 
 

@@ -8,8 +8,10 @@ berxit-experiments (its JSON, records beside). The table gives, on test: the fin
 head's AUROC per exit beside the max-softmax's (and, for a run folder, on its first `--train_examples` training
 examples: the head ranking answers it was fitted on; and a refit head's: a logistic regression over what the head
 reads, fitted on validation, ranking test: how far a better-trained head could get), the most layers each rule's
-curve saves within `--max_drop` points of the run's final layer beside static depth (every example at one exit),
-and each rule's operating point certified on validation (Learn then Test, `--confidence`) with its test drop. The
+curve saves within `--max_drop` points of the run's final layer beside static depth (every example at one exit) and
+beside the agreement oracle (the certainty rule scoring each exit by its agreement with the final exit: what a head
+that ranked berxit's target perfectly would save; and for a regression run folder, the refit head's saving), and
+each rule's operating point certified on validation (Learn then Test, `--confidence`) with its test drop. The
 numbers go to `<output>.json`.
 """
 
@@ -82,16 +84,12 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
         records["train"] = record_exits(
             model, tokenized["train"], tokenizer, description=f"Recording {folder.name} train"
         )
-    features = None
-    if not model.config.is_regression:
-        features = {
-            split: record_certainty_features(model, padded_batches(tokenized[split], tokenizer, 64))[0]
-            for split in ("validation", "test")
-        }
-        if any(len(features[split]) != len(records[split]) for split in features):
-            raise ValueError(
-                f"runs: {folder}'s sweep records are not of its validation and test splits; run berxit-sweep."
-            )
+    features = {
+        split: record_certainty_features(model, padded_batches(tokenized[split], tokenizer, 64))[0]
+        for split in ("validation", "test")
+    }
+    if any(len(features[split]) != len(records[split]) for split in features):
+        raise ValueError(f"runs: {folder}'s sweep records are not of its validation and test splits; run berxit-sweep.")
     about = {
         "task": task.name,
         "metric": task.metric,

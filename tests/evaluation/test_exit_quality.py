@@ -10,9 +10,12 @@ from tiny_models import tiny_model
 from transformers import AutoTokenizer
 
 from berxit import BerxitForSequenceClassification
+from berxit.configuration_berxit import BerxitConfig
 from berxit.data import tokenize
-from berxit.evaluation.exit_quality import auroc, exit_quality, refit_head_auroc
+from berxit.evaluation.comparison import compare_run
+from berxit.evaluation.exit_quality import agreement_oracle, auroc, exit_quality, refit_head_auroc, refit_head_record
 from berxit.evaluation.records import ExitRecord, padded_batches, record_certainty_features, record_exits
+from berxit.evaluation.risk_control import Promise
 
 
 def test_auroc_is_scikit_learns_with_ties():
@@ -71,3 +74,54 @@ def test_the_recorded_features_are_what_the_certainty_head_reads(tiny_bert):
     torch.testing.assert_close(replayed, record.certainties, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(same_pass.exit_logits, record.exit_logits)
     assert same_pass.labels.tolist() == [0, 1, 2, 0, 1]
+
+
+def regression_records(generator, examples: int = 300, layers: int = 4) -> tuple[dict, dict]:
+    """Records of validation and test where exit k lies a random distance from the final exit's answer, and
+    features whose first column says (noisily) how far: what a refitted head can learn to rank."""
+    records, features = {}, {}
+    for split in ("validation", "test"):
+        labels = 5 * torch.rand(examples, generator=generator)
+        distance = torch.rand(examples, layers, generator=generator) * torch.linspace(2, 0, layers)  # 0 at the last
+        answers = labels[:, None] + distance * torch.sign(torch.randn(examples, 1, generator=generator))
+        signal = distance + 0.1 * torch.randn(examples, layers, generator=generator)
+        features[split] = torch.stack([signal, torch.randn(examples, layers, generator=generator)], dim=-1)
+        labels = labels + 0.1 * torch.randn(examples, generator=generator)  # the final exit is not always right
+        records[split] = ExitRecord(answers[..., None], torch.rand(examples, layers, generator=generator), labels)
+    return records, features
+
+
+def test_the_agreement_oracle_scores_each_exit_by_how_it_agrees_with_the_final_one():
+    config = BerxitConfig(backbone_config={"model_type": "bert", "num_hidden_layers": 4}, num_labels=1)
+    records, _ = regression_records(torch.Generator().manual_seed(3))
+    test = records["test"]
+    oracle = agreement_oracle(config, test)
+    distance = (test.exit_logits - test.exit_logits[:, -1:]).abs().squeeze(-1)  # (examples, layers)
+    assert torch.allclose(oracle.certainties, 1 - torch.tanh(distance))
+    assert torch.equal(oracle.exit_logits, test.exit_logits) and torch.equal(oracle.labels, test.labels)
+    classes = BerxitConfig(backbone_config={"model_type": "bert", "num_hidden_layers": 3}, num_labels=2)
+    logits = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 2.0]], [[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]])
+    oracle = agreement_oracle(classes, ExitRecord(logits, torch.zeros(2, 3), torch.tensor([1, 0])))
+    assert oracle.certainties.tolist() == [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]]  # its first exit to agree answers
+
+
+def test_a_head_refitted_to_agreement_ranks_how_far_each_exit_lies_from_the_final_one():
+    from scipy.stats import spearmanr
+
+    records, features = regression_records(torch.Generator().manual_seed(4))
+    refit = refit_head_record(features, records)
+    test = records["test"]
+    distance = (test.exit_logits - test.exit_logits[:, -1:]).abs().squeeze(-1)[:, :-1]  # (examples, early exits)
+    assert spearmanr(refit.certainties[:, :-1].flatten(), distance.flatten())[0] < -0.9  # far: low certainty
+    assert torch.equal(refit.exit_logits, test.exit_logits)
+
+
+def test_a_regression_comparison_shows_the_refitted_head_and_the_oracle_beside_the_rules():
+    config = BerxitConfig(backbone_config={"model_type": "bert", "num_hidden_layers": 4}, num_labels=1)
+    records, features = regression_records(torch.Generator().manual_seed(5))
+    row = compare_run(config, records, "spearman", Promise("harm", 0.05, 0.9), 5.0, features)
+    saved = row["saved_within"]
+    assert list(saved) == ["static depth", "certainty", "refit head", "agreement oracle"]
+    # The trained certainties here are noise; the refit head reads the distance, and the oracle knows it.
+    assert saved["certainty"] < min(saved["refit head"], saved["agreement oracle"])
+    assert "refit head" not in compare_run(config, records, "spearman", Promise("harm", 0.05, 0.9), 5.0)["saved_within"]

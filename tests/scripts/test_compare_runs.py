@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 
+import pandas as pd
 from cli_helpers import one_line_error, train_args
 
 from berxit import BerxitForSequenceClassification
@@ -90,7 +91,7 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
         assert row["seed"] == 42
         assert len(row["exits"]) == len(row["certainty_auroc"]) == len(row["train_certainty_auroc"]) == layers
         assert len(row["refit_head_auroc"]) == layers
-        assert set(row["saved_within"]) == {"static depth", "certainty", "entropy", "patience"}
+        assert list(row["saved_within"]) == ["static depth", "certainty", "entropy", "patience", "agreement oracle"]
         assert set(row["operating_points"]) == {"certainty", "entropy", "patience"}
     # The model card says how the model was trained and what its certainty head reads.
     export.main(["--model_dir", str(recipe), "--export_dir", str(tmp_path / "export")])
@@ -114,3 +115,20 @@ def test_bad_comparisons_are_named(tiny_bert, reviews_csv, tmp_path, capsys):
     assert_one_line_error(capsys, compare_runs.main, argv, "train_examples: expected a number of examples >= 0")
     argv = train_args(tiny_bert, reviews_csv, tmp_path / "bad", "--distillation_temperature", "0")
     assert_one_line_error(capsys, train.main, argv, "distillation_temperature: expected a finite number > 0")
+
+
+def test_a_regression_run_folder_is_compared_with_a_refitted_head_and_the_oracle(tiny_bert, tmp_path):
+    scores = tmp_path / "scores.csv"
+    texts = [f"pair {i} " + "good " * (i % 5) for i in range(60)]
+    pd.DataFrame({"text": texts, "score": [(i % 5) / 2 for i in range(60)]}).to_csv(scores, index=False)
+    run = tmp_path / "run"
+    data = ["--dataset", str(scores), "--label_column", "score", "--max_length", "16"]
+    train.main(["--model_name_or_path", str(tiny_bert), "--output_dir", str(run), *data, "--max_steps", "4"])
+    sweep.main(["--model_dir", str(run)])
+    output = tmp_path / "table.md"
+    compare_runs.main(["--runs", str(run), "--output", str(output), "--train_examples", "0"])
+    row = json.loads(output.with_suffix(".json").read_text())["run"]
+    # No AUROC for regression: the head refitted on validation shows by the layers the certainty rule saves with it.
+    assert list(row["saved_within"]) == ["static depth", "certainty", "refit head", "agreement oracle"]
+    assert "refit_head_auroc" not in row and len(row["certainty_spearman"]) == len(row["exits"])
+    assert "saved within 1 pt: refit head" in output.read_text()

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         if data_args.max_train_samples is not None:
             train = task.splits["train"]
             task.splits["train"] = train.select(range(min(data_args.max_train_samples, len(train))))
-        fine_tune(
+        run_info = fine_tune(
             task,
             model_args.model_name_or_path,
             training_args,
@@ -105,6 +105,12 @@ def main(argv: list[str] | None = None) -> None:
             output_dir.rmdir()  # a run that failed before writing anything leaves nothing behind
         raise
     if training_args.process_index == 0:
+        fit = run_info.get("certainty_fit")
+        if fit is not None and fit["strength"] is not None:
+            strength = f"L2 C = {fit['strength']:g}"
+            print(f"Certainty head fitted on {fit['examples']} held-out training examples ({strength}).")
+        elif fit is not None:
+            print(f"Certainty head: nothing to fit on {fit['examples']} held-out examples; kept as trained.")
         print(f"Fine-tuned model: {output_dir}")
 
 

@@ -126,13 +126,15 @@ class BerxitTrainer(Trainer):
                 f"meets the {self.args.certainty_target!r} target, or none does); the certainty head keeps what it "
                 "learned in training."
             )
-            return {"certainty_fit_examples": len(record)}
+            metrics = {"certainty_fit_examples": len(record)}
+            self.log(dict(metrics))  # the Trainer adds the epoch to what it logs
+            return metrics
         classifier = model.base_model.certainty_head.classifier
         with torch.no_grad():
             classifier.weight.copy_(fit.weight.to(classifier.weight)[None])  # (1, features)
             classifier.bias.fill_(fit.bias)
         metrics = {"certainty_fit_examples": len(record), "certainty_fit_strength": fit.strength}
-        self.log(metrics)
+        self.log(dict(metrics))
         return metrics
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:

@@ -47,11 +47,11 @@ def fine_tune(
     run_info: dict,
     exit_pooling: str | None = None,
     certainty_inputs: str | None = None,
-) -> None:
+) -> dict:
     """Fine-tunes `model_name_or_path` (a plain checkpoint, a berxit one, or the packaged MiniLM) on `task` and
-    leaves a finished run in `output_dir`; `run_info` goes into its record. `exit_pooling` None follows what the
-    checkpoint declares; `certainty_inputs` None is the config's default for a new model and the checkpoint's own for a
-    berxit one."""
+    leaves a finished run in `output_dir`; `run_info` goes into its record, which is returned (with how the certainty
+    head was fitted on held-out examples, where it was). `exit_pooling` None follows what the checkpoint declares;
+    `certainty_inputs` None is the config's default for a new model and the checkpoint's own for a berxit one."""
     warn_if_small(task.splits)
     source = model_name_or_path or str(packaged_backbone_dir())
     tokenizer = load_tokenizer(source, "model_name_or_path")
@@ -111,7 +111,14 @@ def fine_tune(
         "train_examples": len(trainer.train_dataset),
         **run_info,
     }
+    fits = [logs for logs in trainer.state.log_history if "certainty_fit_examples" in logs]
+    if fits:  # the latest fit
+        run_info["certainty_fit"] = {
+            "examples": fits[-1]["certainty_fit_examples"],
+            "strength": fits[-1].get("certainty_fit_strength"),  # None: nothing to learn, the trained head kept
+        }
     finish_run(output_dir, lambda folder: trainer.save_model(str(folder)), run_info, trainer.is_world_process_zero())
+    return run_info
 
 
 def warn_if_small(splits) -> None:

@@ -51,7 +51,9 @@ RECIPE = [
 def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_path, capsys):
     paper, recipe = tmp_path / "paper", tmp_path / "recipe"
     train.main(train_args(tiny_bert, reviews_csv, paper, "--logging_steps", "1", *PAPER))
+    capsys.readouterr()
     train.main(train_args(tiny_bert, reviews_csv, recipe, "--logging_steps", "1", *RECIPE))
+    assert re.search(r"Certainty head( fitted on 18 held-out|: nothing to fit on 18 held-out)", capsys.readouterr().out)
     model = BerxitForSequenceClassification.from_pretrained(recipe)
     assert model.config.certainty_inputs == "pooled_and_answer"
     run = json.loads((recipe / "berxit_run.json").read_text())
@@ -66,6 +68,8 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
         "certainty_holdout": 0.25,
     }
     assert run["train_examples"] == 54  # 72 training reviews (90 less test and validation), a quarter held out
+    assert run["certainty_fit"]["examples"] == 18  # and the head fitted on that quarter once training ended
+    assert "certainty_fit" not in json.loads((paper / "berxit_run.json").read_text())  # nothing held out, no fit
     output = tmp_path / "compared" / "table.md"
     output.parent.mkdir()
     argv = ["--runs", str(paper), "--output", str(output)]

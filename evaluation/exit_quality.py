@@ -45,8 +45,7 @@ def refit_head(features: dict[str, torch.Tensor], records: dict[str, ExitRecord]
     `features`: `(examples, layers, features)` per split."""
     validation = records["validation"]
     is_regression = validation.exit_logits.shape[-1] == 1
-    labels = None if validation.labels is None else validation.labels.float() if is_regression else validation.labels
-    targets = certainty_targets(validation.exit_logits, labels, is_regression, target)  # (examples, layers)
+    targets = certainty_targets(validation.exit_logits, validation.labels, is_regression, target)  # (examples, layers)
     fit = fit_linear_head(features["validation"], targets)
     return None if fit is None else fit.logits(features["test"])  # (examples, layers)
 

@@ -116,9 +116,9 @@ class BerxitTrainer(Trainer):
         batches = DataLoader(dataset, batch_size=self.args.per_device_eval_batch_size, collate_fn=self.data_collator)
         features, record = record_certainty_features(model, batches)  # (examples, layers, features)
         model.train(was_training)
-        is_regression = model.config.is_regression
-        labels = record.labels.float() if is_regression else record.labels
-        targets = certainty_targets(record.exit_logits, labels, is_regression, self.args.certainty_target)
+        targets = certainty_targets(
+            record.exit_logits, record.labels, model.config.is_regression, self.args.certainty_target
+        )
         fit = fit_linear_head(features, targets)
         if fit is None:
             logger.warning(

@@ -17,7 +17,7 @@ lint:
 # Two workers, one per core (torch keeps to one thread in each); a module's tests share a worker, so fixtures
 # that fine-tune once per module run once.
 test: install lint
-	$(PYTHON) -m pytest -n 2 --dist loadscope
+	$(PYTHON) -m pytest -n 2 --dist loadscope tests
 
 # The main job on the embedded default: fine-tune the packaged MiniLM on Rotten Tomatoes, certify the operating
 # point on validation, export a Hub-ready folder (with ONNX graphs, fp32 and int8, the int8 ones calibrated on

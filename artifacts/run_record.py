@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from .files import read_json, sha256_file, write_text_atomic
+from .atomic_files import read_json, sha256_file, write_text_atomic
 
 RUN_INFO = "berxit_run.json"
 WEIGHTS = "model.safetensors"

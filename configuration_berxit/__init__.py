@@ -1,3 +1,3 @@
-from .configuration_berxit import BerxitConfig
+from .config import BerxitConfig
 
 __all__ = ["BerxitConfig"]

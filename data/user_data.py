@@ -8,7 +8,7 @@ from pathlib import Path
 
 from datasets import Dataset, DatasetDict, load_dataset
 
-from .files import is_data_file, read_table, table_dataset
+from .input_files import is_data_file, read_table, table_dataset
 from .labels import resolve_labels
 from .splits import TaskData, hold_out
 

@@ -1,7 +1,7 @@
 """Evaluating early exit: task metrics, one recorded pass per split, curves replayed from it, and the operating
 point certified on the calibration examples (Learn then Test) and measured on test."""
 
-from ..exit_rules.exit_rules import rules_for
+from ..exit_rules.rules import rules_for
 from .curves import curve, evaluate_setting, settings_for
 from .metrics import task_metrics
 from .operating_point import choose_operating_point, find_operating_point, largest_within_drop, within_drop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..exit_rules.exit_rules import build_exit_rule, exit_rule_class, replay_exits
+from ..exit_rules.rules import build_exit_rule, exit_rule_class, replay_exits
 from .metrics import depth_metrics, task_metrics
 from .records import ExitRecord
 

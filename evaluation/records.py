@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding
 from transformers.utils.logging import tqdm
 
-from ..artifacts.files import write_bytes_atomic
+from ..artifacts.atomic_files import write_bytes_atomic
 
 
 @dataclass

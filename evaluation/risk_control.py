@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..exit_rules.exit_rules import exit_rule_class
+from ..exit_rules.rules import exit_rule_class
 from .curves import replay_setting
 from .records import ExitRecord
 

@@ -1,5 +1,5 @@
 from .losses import BerxitObjective
-from .modeling_berxit import BerxitForSequenceClassification, BerxitModel, BerxitPreTrainedModel
+from .model import BerxitForSequenceClassification, BerxitModel, BerxitPreTrainedModel
 from .outputs import BerxitEarlyExitOutput, BerxitModelOutput
 
 __all__ = [

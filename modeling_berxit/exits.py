@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..backbones.backbone_registry import backbone_adapter
-from ..exit_rules.exit_rules import entropy_confidence
+from ..backbones.registry import backbone_adapter
+from ..exit_rules.rules import entropy_confidence
 
 
 def pool_layer(hidden_states: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:

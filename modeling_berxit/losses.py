@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from ..backbones.backbones import is_tracing
+from ..backbones.adapter import is_tracing
 
 # "all_exits": every exit's task loss (BERxiT's "all exits" step, and joint training);
 # "final_exit": the last exit only (ordinary fine-tuning; alternating's other step, two-stage's first stage);

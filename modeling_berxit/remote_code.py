@@ -1,14 +1,14 @@
 """Writes the model's source next to its weights, flat, so `trust_remote_code=True` loads it anywhere.
 
-transformers copies only a module's single-dot relative imports; berxit's config and modeling files import the
-backbone adapters and the exit rules from sibling packages, so we copy the files ourselves and point those imports
-at the flat copies.
+transformers copies only a module's single-dot relative imports from one folder; berxit's config and model import
+the backbone adapters and the exit rules from sibling packages. So the files are copied into one folder and their
+imports rewritten by one table (`hub_modules`: each flat module and the package module it comes from), which
+`package_source` reads the other way.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import re
 from pathlib import Path
 
 AUTO_MAP = {
@@ -16,40 +16,66 @@ AUTO_MAP = {
     "AutoModel": "modeling_berxit.BerxitModel",
     "AutoModelForSequenceClassification": "modeling_berxit.BerxitForSequenceClassification",
 }
+# The modules the auto_map names keep the names it gives them; every other module keeps its own.
+RENAMED = {"configuration_berxit": "configuration_berxit.config", "modeling_berxit": "modeling_berxit.model"}
 MODELING_FILES = ("exits.py", "losses.py", "outputs.py", "remote_code.py", "modeling_berxit.py")
 # The packages the model is built from, copied whole: every backbone adapter and exit rule travels, so a new family
 # or rule needs no line here.
 PACKAGES = ("backbones", "exit_rules")
-# Package imports -> the flat copies' imports.
-FLAT_IMPORTS = {
-    "from ..configuration_berxit.configuration_berxit import": "from .configuration_berxit import",
-    "from ..modeling_berxit.": "from .",
-    "from ..backbones.": "from .",
-    "from ..exit_rules.": "from .",
-}
+RELATIVE_IMPORT = re.compile(r"^(\s*from )(\.+)(\w[\w.]*)( import)", re.MULTILINE)
+HERE = Path(__file__).parent
+FLAT = (HERE / "modeling_berxit.py").is_file()  # loaded as remote code from a Hub folder, not from berxit's packages
 
 
-def source_files(config_class: type) -> list[Path]:
-    """The config's and the model's source files: from berxit's packages, or, in a flat copy loaded as remote code
-    (which saves itself again), every module beside this one."""
-    here = Path(__file__).parent
-    config_file = Path(inspect.getfile(config_class))
-    if (here / "backbones.py").is_file():  # flat: the packages' modules lie beside this one
-        flat = sorted(path for path in here.glob("*.py") if path.name not in ("__init__.py", config_file.name))
-        return [config_file, *flat]
-    folders = [Path(importlib.import_module(f"..{package}", __package__).__file__).parent for package in PACKAGES]
-    packaged = [path for folder in folders for path in sorted(folder.glob("*.py")) if path.name != "__init__.py"]
-    return [config_file, *packaged, *(here / name for name in MODELING_FILES)]
+def hub_modules() -> dict[str, str]:
+    """Each module of the Hub folder -> its module in berxit's packages (relative to the package root)."""
+    modules = dict(RENAMED)
+    for name in MODELING_FILES:
+        modules.setdefault(name.removesuffix(".py"), f"modeling_berxit.{name.removesuffix('.py')}")
+    for package in PACKAGES:
+        for path in sorted((HERE.parent / package).glob("*.py")):
+            if path.name != "__init__.py":
+                modules[path.stem] = f"{package}.{path.stem}"
+    return modules
 
 
-def write_remote_code(save_directory: str | Path, config_class: type) -> list[Path]:
-    """Copies the config and modeling sources into `save_directory`; returns the written paths."""
+def flat_source(text: str, package: str, modules: dict[str, str]) -> str:
+    """A package module's source (`package`: its folder) with its imports pointing at the flat copies."""
+    flat_names = {module: flat for flat, module in modules.items()}
+
+    def flat(match: re.Match) -> str:
+        module = match[3] if len(match[2]) == 2 else f"{package}.{match[3]}"  # relative to the package root
+        return f"{match[1]}.{flat_names[module]}{match[4]}"
+
+    return RELATIVE_IMPORT.sub(flat, text)
+
+
+def package_source(text: str, package: str, modules: dict[str, str]) -> str:
+    """A flat copy's source as it reads in `package`: `flat_source` the other way."""
+
+    def packaged(match: re.Match) -> str:
+        owner, _, name = modules[match[3]].rpartition(".")
+        return f"{match[1]}{'.' if owner == package else '..' + owner + '.'}{name}{match[4]}"
+
+    return RELATIVE_IMPORT.sub(packaged, text)
+
+
+def write_remote_code(save_directory: str | Path) -> list[Path]:
+    """Copies the config and modeling sources into `save_directory`, flat; returns the written paths. A flat copy
+    (which saves itself again) copies every module beside this one as it is."""
+    if FLAT:
+        sources = {path.name: path.read_text(encoding="utf-8") for path in sorted(HERE.glob("*.py"))}
+        sources.pop("__init__.py", None)
+    else:
+        modules = hub_modules()
+        sources = {}
+        for flat, module in modules.items():
+            package, name = module.split(".")
+            text = (HERE.parent / package / f"{name}.py").read_text(encoding="utf-8")
+            sources[f"{flat}.py"] = flat_source(text, package, modules)
     written = []
-    for source in source_files(config_class):
-        text = source.read_text(encoding="utf-8")
-        for package_import, flat_import in FLAT_IMPORTS.items():
-            text = text.replace(package_import, flat_import)
-        target = Path(save_directory) / source.name
+    for name, text in sources.items():
+        target = Path(save_directory) / name
         target.write_text(text)
         written.append(target)
     return written

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .runner import OnnxBerxitModel, OnnxEarlyExitOutput
+from .outputs import OnnxEarlyExitOutput
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -15,7 +15,7 @@ class OnnxRowSteps:
 
     tensors = "np"
 
-    def __init__(self, served: OnnxBerxitModel):
+    def __init__(self, served: OnnxBerxitModel):  # noqa: F821 (imported, a circle)
         self.served = served
         self.config = served.config
         self.max_length = served.manifest.get("max_length")

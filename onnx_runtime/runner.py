@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exit_rules.exit_rules import exit_rule_class, make_exit_rule
+from ..exit_rules.rules import exit_rule_class, make_exit_rule
+from .outputs import OnnxEarlyExitOutput
 
 ONNX_FOLDER = "onnx"  # where an export keeps its graphs, beside the Hub folder's safetensors
 ONNX_INT8_FOLDER = "onnx_int8"  # and their int8 copy (`berxit-export --onnx --quantize int8`)
@@ -32,6 +33,7 @@ class ServedConfig:
     exit_threshold: float | list[float] | None = None
     patience: int = 2
     id2label: dict[int, str] = field(default_factory=dict)
+    exit_promise: dict | None = None
 
     @property
     def is_regression(self) -> bool:
@@ -55,17 +57,8 @@ class ServedConfig:
             exit_threshold=config.get("exit_threshold"),
             patience=config.get("patience", 2),
             id2label=id2label,
+            exit_promise=config.get("exit_promise"),
         )
-
-
-@dataclass
-class OnnxEarlyExitOutput:
-    """Each example's answer (numpy, in the caller's order): its exit's logits, the 1-based exit layer, the
-    certainty there."""
-
-    logits: np.ndarray  # (batch, labels)
-    exit_layers: np.ndarray  # (batch,)
-    certainties: np.ndarray  # (batch,)
 
 
 class OnnxBerxitModel:

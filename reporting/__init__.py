@@ -1,1 +1,1 @@
-"""Reports of results: markdown tables, speed-accuracy plots, the model card, and `docs/RESULTS.md`."""
+"""Reports of results in the product: markdown tables, the sweep's speed-accuracy plot and the model card."""

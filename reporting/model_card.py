@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from ..configuration_berxit.configuration_berxit import PAPER_CERTAINTY_INPUTS
+from ..configuration_berxit.config import PAPER_CERTAINTY_INPUTS
 from ..data import hub_dataset
-from ..exit_rules.exit_rules import exit_rule_class
-from .comparison import recipe_changes
+from ..exit_rules.rules import exit_rule_class
+from ..trainer.training_args import recipe_changes
 
 BODY = """
 # {title}

@@ -1,1 +1,2 @@
-"""berxit's command-line entry points: each parses its arguments and calls the library."""
+"""berxit's product commands (berxit-train, berxit-sweep, berxit-export, berxit-predict): each parses its arguments and
+calls the library. The lab's commands are in `lab/scripts/`."""

@@ -2,7 +2,7 @@
 
     berxit-export --model_dir runs/rt --export_dir runs/rt-export [--push_to_hub --hub_model_id you/berxit-rt]
 
-What the folder holds and how it is written: `berxit.workflows.export`. The push uses `huggingface_hub` with the
+What the folder holds and how it is written: `berxit.workflows.export_run`. The push uses `huggingface_hub` with the
 token from `HF_TOKEN` or `hf auth login`; if it fails, the local export stays and the error says why.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from ..artifacts.run_record import SWEEP
 from ..onnx_runtime.runner import ONNX_INT8_FOLDER
 from ..workflows.calibrate_int8 import SUMMARY
-from ..workflows.export import export_run, push
+from ..workflows.export_run import export_run, push
 from .arguments import command, parse_arguments, run_data
 
 

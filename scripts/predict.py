@@ -4,10 +4,10 @@
 
 Each row of the input comes back, in order and as written (no cell is re-typed), with `predicted_label` (the class
 name; for regression, the predicted value), `score` (the class's probability), `exit_layer` and `certainty`. The
-model answers at its saved operating point
-unless `--rule`/`--threshold`/`--patience` say otherwise; examples queue per layer so that every layer call runs
-a full batch (`berxit.serving.LayerQueueScheduler`). The output (`.csv` or `.jsonl`) is written whole or not at
-all, and an existing file is replaced only with `--overwrite`.
+model answers at its saved operating point unless `--rule`/`--threshold`/`--patience` say otherwise; examples queue
+per layer so that every layer call runs a full batch of rows of similar length (`berxit.serving.LayerQueueScheduler`).
+The output (`.csv` or `.jsonl`) is written whole or not at all, and an existing file is replaced only with
+`--overwrite`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from pathlib import Path
 
 import torch
 
-from ..artifacts.files import check_writable, write_text_atomic
+from ..artifacts.atomic_files import check_writable, write_text_atomic
 from ..data import read_texts
-from ..data.files import cell_text, json_text
+from ..data.input_files import cell_text, json_text
 from ..data.tokenizer import load_tokenizer
-from ..exit_rules.exit_rules import EXIT_RULES
+from ..exit_rules.rules import EXIT_RULES
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..onnx_runtime.runner import OnnxBerxitModel
-from ..serving.predict import predict
+from ..serving.predictions import predict
 from .arguments import command, parse_arguments
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
@@ -50,6 +50,12 @@ class PredictArguments:
     text_pair_column: str | None = field(default=None, metadata={"help": "Second text column, for sentence pairs."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output file."})
     batch_size: int = field(default=32, metadata={"help": "Rows per layer call."})
+    window: int | None = field(
+        default=None,
+        metadata={
+            "help": "Rows read ahead, from which each layer call takes rows of similar length (default: 8 batches)."
+        },
+    )
     max_length: int | None = field(default=None, metadata={"help": "Truncate inputs to this many tokens."})
     rule: str | None = field(
         default=None,
@@ -79,6 +85,8 @@ class PredictArguments:
             raise ValueError(f"output: {self.output} exists; pass --overwrite to replace it.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size: expected a number of rows >= 1, got {self.batch_size}.")
+        if self.window is not None and self.window < self.batch_size:
+            raise ValueError(f"window: expected a number of rows >= batch_size ({self.batch_size}), got {self.window}.")
         if self.runtime not in RUNTIMES:
             raise ValueError(f"runtime: expected one of {RUNTIMES}, got {self.runtime!r}.")
         if self.max_length is not None and self.max_length < 2:
@@ -102,8 +110,10 @@ def main(argv: list[str] | None = None) -> None:
         model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
         if torch.cuda.is_available():
             model.cuda()
-    settings = dict(rule=args.rule, threshold=args.threshold, patience=args.patience)
-    predictions = predict(model, tokenizer, texts, pairs, args.batch_size, args.max_length, **settings)
+    settings = dict(rule=args.rule, threshold=args.threshold, patience=args.patience, window=args.window)
+    predictions = predict(
+        model, tokenizer, texts, text_pairs=pairs, batch_size=args.batch_size, max_length=args.max_length, **settings
+    )
     table = [
         {**row, **{column: answer[key] for key, column in COLUMNS.items()}}
         for row, answer in zip(rows, predictions, strict=True)

@@ -30,12 +30,12 @@ from pathlib import Path
 
 from datasets import Dataset
 
-from ..artifacts.files import check_writable
+from ..artifacts.atomic_files import check_writable
 from ..artifacts.run_record import SWEEP
 from ..data import read_texts
 from ..evaluation.risk_control import CHOOSERS, Promise
-from ..exit_rules.exit_rules import EXIT_RULES, exit_rule_class
-from ..workflows.sweep import sweep_model
+from ..exit_rules.rules import EXIT_RULES, exit_rule_class
+from ..workflows.sweep_run import sweep_model
 from .arguments import DataArguments, command, parse_arguments, run_data
 
 

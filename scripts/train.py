@@ -14,8 +14,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..artifacts.files import check_writable
-from ..configuration_berxit.configuration_berxit import CERTAINTY_INPUTS
+from ..artifacts.atomic_files import check_writable
+from ..configuration_berxit.config import CERTAINTY_INPUTS
 from ..data import is_local_data, split_fingerprints
 from ..trainer import BerxitTrainingArguments
 from ..workflows.fine_tune import fine_tune, resume_checkpoint

@@ -16,8 +16,8 @@ from transformers.testing_utils import CaptureLogger
 from transformers.utils import logging
 
 from berxit import BerxitForSequenceClassification, BerxitModel
-from berxit.exit_rules.exit_rules import entropy_confidence
-from berxit.modeling_berxit import modeling_berxit
+from berxit.exit_rules.rules import entropy_confidence
+from berxit.modeling_berxit import model as modeling_berxit
 
 TEXTS = [
     "a charming and often affecting journey",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from berxit import BerxitConfig, BerxitModel
-from berxit.exit_rules.exit_rules import entropy_confidence
+from berxit.exit_rules.rules import entropy_confidence
 
 VOCAB_SIZE = 99
 MAX_POSITIONS = 64

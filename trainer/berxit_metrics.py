@@ -12,7 +12,7 @@ from ..evaluation.metrics import depth_metrics, task_metrics
 from ..evaluation.operating_point import choose_operating_point
 from ..evaluation.records import ExitRecord
 from ..evaluation.risk_control import Promise
-from ..exit_rules.exit_rules import exit_rule_class, make_exit_rule, replay_exits, rules_for
+from ..exit_rules.rules import exit_rule_class, make_exit_rule, replay_exits, rules_for
 from ..modeling_berxit.losses import certainty_targets
 
 

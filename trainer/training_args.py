@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from ..configuration_berxit.config import PAPER_CERTAINTY_INPUTS
 from ..modeling_berxit.losses import CERTAINTY_GRADIENTS, CERTAINTY_LOSSES, CERTAINTY_TARGETS, BerxitObjective
 from .strategies import STRATEGIES, exit_strategy
 
@@ -126,3 +127,15 @@ class BerxitTrainingArguments(TrainingArguments):
                 "without gradients, which DDP only allows with ddp_find_unused_parameters=True."
             )
         super().__post_init__()
+
+
+def recipe_changes(config, objective: dict) -> dict:
+    """What a run's recipe changes from the paper's: its certainty head's inputs, and its objective's settings and
+    held-out share (a run record's `objective`, `BerxitTrainingArguments.recipe()`) that differ from the paper's;
+    without distillation its temperature is no change."""
+    changes = {} if config.certainty_inputs == PAPER_CERTAINTY_INPUTS else {"certainty_inputs": config.certainty_inputs}
+    paper = BerxitTrainingArguments.paper_recipe()
+    changes.update({key: value for key, value in objective.items() if value != paper[key]})
+    if not objective.get("distillation_weight"):
+        changes.pop("distillation_temperature", None)
+    return changes

@@ -17,7 +17,7 @@ from ..evaluation.records import ExitRecord, record_served_exits
 from ..evaluation.risk_control import Promise
 from ..onnx_runtime.runner import OPERATING_POINT, OnnxBerxitModel, ServedConfig
 from ..reporting.tables import markdown_table
-from .sweep import SPLITS, promise_record
+from .sweep_run import SPLITS, promise_record
 
 SUMMARY = "summary.md"  # the int8 graphs' table against fp32, beside them
 

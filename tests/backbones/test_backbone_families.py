@@ -19,7 +19,7 @@ from transformers import (
 from transformers.testing_utils import CaptureLogger
 
 from berxit import BerxitForSequenceClassification, BerxitModel, BerxitTrainer, BerxitTrainingArguments
-from berxit.modeling_berxit import modeling_berxit
+from berxit.modeling_berxit import model as modeling_berxit
 from berxit.serving import LayerQueueScheduler
 
 LENGTHS = [9, 3, 12, 5, 12, 1, 7, 4]

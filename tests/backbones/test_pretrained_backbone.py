@@ -6,7 +6,7 @@ from transformers import AutoTokenizer, BertModel
 from transformers.testing_utils import CaptureLogger
 
 from berxit import BerxitForSequenceClassification, BerxitModel
-from berxit.modeling_berxit import modeling_berxit
+from berxit.modeling_berxit import model as modeling_berxit
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import torch
 from tiny_models import FAMILIES, padded_batch, tiny_model
 
 from berxit import BerxitForSequenceClassification
-from berxit.benchmarking.models import plain_twin
-from berxit.benchmarking.thresholds import driven_thresholds
-from berxit.exit_rules.exit_rules import CertaintyRule, replay_exits
-from berxit.scripts import benchmark
+from berxit.exit_rules.rules import CertaintyRule, replay_exits
+from berxit.lab.benchmarking.models import plain_twin
+from berxit.lab.benchmarking.thresholds import driven_thresholds
+from berxit.lab.scripts import benchmark
 
 
 def test_driven_thresholds_place_exits_where_asked():

@@ -12,10 +12,10 @@ from transformers import AutoTokenizer
 from berxit import BerxitForSequenceClassification
 from berxit.configuration_berxit import BerxitConfig
 from berxit.data import tokenize
-from berxit.evaluation.comparison import compare_run
 from berxit.evaluation.exit_quality import agreement_oracle, auroc, exit_quality, refit_head_auroc, refit_head_record
 from berxit.evaluation.records import ExitRecord, padded_batches, record_certainty_features, record_exits
 from berxit.evaluation.risk_control import Promise
+from berxit.lab.analysis.run_comparison import compare_run
 
 
 def test_auroc_is_scikit_learns_with_ties():

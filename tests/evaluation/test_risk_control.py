@@ -8,9 +8,9 @@ from scipy.stats import binom
 
 from berxit import BerxitConfig
 from berxit.evaluation import ExitRecord, Promise, certified_settings, choose_operating_point, example_losses
-from berxit.evaluation.promise_check import check_promise
 from berxit.evaluation.risk_control import p_value, upper_bound
-from berxit.exit_rules.exit_rules import THRESHOLDS
+from berxit.exit_rules.rules import THRESHOLDS
+from berxit.lab.analysis.promise_check import check_promise
 
 LAYERS = 4
 

@@ -7,7 +7,7 @@ from tiny_models import padded_batch, tiny_model
 
 from berxit import BerxitMetrics
 from berxit.evaluation import ExitRecord, Promise, curve, find_operating_point
-from berxit.exit_rules.exit_rules import EXIT_RULES, ThresholdRule, register_exit_rule, replay_exits, rules_for
+from berxit.exit_rules.rules import EXIT_RULES, ThresholdRule, register_exit_rule, replay_exits, rules_for
 from berxit.serving import LayerQueueScheduler
 
 

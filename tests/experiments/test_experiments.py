@@ -6,10 +6,10 @@ import pytest
 from glue_data import GLUE_DIR, needs_glue
 
 from berxit.evaluation import ExitRecord
-from berxit.experiments import analysis
-from berxit.experiments.definition import RECIPES
-from berxit.reporting import results as results_report
-from berxit.scripts import compare_runs, experiments
+from berxit.lab.experiments import analysis
+from berxit.lab.experiments.definition import RECIPES
+from berxit.lab.reporting import results as results_report
+from berxit.lab.scripts import compare_runs, experiments
 
 
 @needs_glue

@@ -2,7 +2,7 @@ import pytest
 import torch
 from tiny_models import padded_batch, splitting_rule, tiny_model
 
-from berxit.exit_rules.exit_rules import entropy_confidence
+from berxit.exit_rules.rules import entropy_confidence
 
 LENGTHS = [9, 3, 12, 5, 12, 1, 7, 4]
 RULES = ["certainty", "entropy", "patience"]

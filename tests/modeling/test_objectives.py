@@ -8,7 +8,7 @@ from tiny_models import padded_batch, tiny_config, tiny_model
 from torch.nn import functional as F
 
 from berxit import BerxitModel, BerxitObjective
-from berxit.exit_rules.exit_rules import entropy_confidence
+from berxit.exit_rules.rules import entropy_confidence
 from berxit.modeling_berxit.exits import answer_features
 
 

@@ -10,7 +10,7 @@ from tiny_models import padded_batch, tiny_model
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 from berxit import BerxitForSequenceClassification, BerxitModel
-from berxit.modeling_berxit.remote_code import AUTO_MAP, MODELING_FILES
+from berxit.modeling_berxit.remote_code import AUTO_MAP, MODELING_FILES, hub_modules, package_source
 
 
 @pytest.mark.parametrize(
@@ -48,6 +48,21 @@ def test_saved_folder_holds_weights_config_and_flat_remote_code(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["auto_map"] == AUTO_MAP
     for name in MODELING_FILES:
         assert "from .." not in (tmp_path / name).read_text(), f"{name} still imports from the package"
+
+
+def test_remote_code_table_turns_every_flat_file_back_into_its_package_source(tmp_path):
+    from pathlib import Path
+
+    import berxit
+
+    tiny_model().save_pretrained(tmp_path)
+    root, modules = Path(berxit.__file__).parent, hub_modules()
+    assert {"configuration_berxit", "modeling_berxit", "registry", "rules", "bert"} <= set(modules)
+    for flat, module in modules.items():
+        package, name = module.split(".")
+        written = (tmp_path / f"{flat}.py").read_text()
+        assert "from .." not in written, f"{flat}.py still imports from the package"
+        assert package_source(written, package, modules) == (root / package / f"{name}.py").read_text()
 
 
 FRESH_PROCESS = textwrap.dedent(
@@ -114,3 +129,20 @@ def test_text_classification_pipeline(tmp_path, minilm_dir):
         by_label = {score["label"]: score["score"] for score in scores}
         assert by_label["rotten"] == pytest.approx(float(probabilities[0]), abs=1e-5)
         assert by_label["fresh"] == pytest.approx(float(probabilities[1]), abs=1e-5)
+
+
+def test_re_heading_a_checkpoint_for_another_label_set_names_the_new_classes(tmp_path):
+    model = tiny_model(cls=BerxitForSequenceClassification, num_labels=3)
+    model.config.id2label, model.config.label2id = {0: "a", 1: "b", 2: "c"}, {"a": 0, "b": 1, "c": 2}
+    model.save_pretrained(tmp_path)
+    with pytest.raises(OSError, match="pass ignore_mismatched_sizes=True"):  # the heads' sizes differ
+        AutoModelForSequenceClassification.from_pretrained(tmp_path, num_labels=5)
+    loaded = AutoModelForSequenceClassification.from_pretrained(tmp_path, num_labels=5, ignore_mismatched_sizes=True)
+    assert loaded.config.num_labels == 5 and loaded.config.id2label == {i: f"LABEL_{i}" for i in range(5)}
+    assert loaded.config.label2id == {f"LABEL_{i}": i for i in range(5)}
+    input_ids, attention_mask = padded_batch(loaded, [4, 6])
+    assert loaded.eval()(input_ids, attention_mask=attention_mask).exit_logits.shape[-1] == 5
+    backbone = model.base_model.backbone.state_dict()
+    for name, weight in loaded.base_model.backbone.state_dict().items():
+        torch.testing.assert_close(weight, backbone[name], rtol=0, atol=0)
+    assert AutoModelForSequenceClassification.from_pretrained(tmp_path).config.id2label == {0: "a", 1: "b", 2: "c"}

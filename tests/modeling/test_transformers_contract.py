@@ -111,7 +111,7 @@ def test_starting_from_a_checkpoint_says_what_becomes_of_its_weights(minilm_dir)
     from transformers.utils import logging
 
     report = logging.get_logger("transformers.modeling_utils")
-    ours = logging.get_logger("transformers.berxit.modeling_berxit.modeling_berxit")
+    ours = logging.get_logger("transformers.berxit.modeling_berxit.model")
     with CaptureLogger(report) as transformers_log, CaptureLogger(ours) as berxit_log:
         BerxitForSequenceClassification.from_pretrained_backbone(minilm_dir, num_labels=2)
     assert "UNEXPECTED" not in transformers_log.out

@@ -12,7 +12,7 @@ import torch
 from tiny_models import FAMILIES, padded_batch, splitting_rule, tiny_model
 
 from berxit import BerxitForSequenceClassification
-from berxit.onnx_runtime.export import export_onnx
+from berxit.onnx_runtime.export_graphs import export_onnx
 from berxit.onnx_runtime.runner import OnnxBerxitModel
 from berxit.scripts import export, predict
 from berxit.serving import LayerQueueScheduler
@@ -104,7 +104,7 @@ queued = LayerQueueScheduler(served, batch_size=3).run([{{"input_ids": np.load({
     "attention_mask": np.load({str(tmp_path / "attention_mask.npy")!r})}}])
 np.save({str(tmp_path / "queued.npy")!r}, queued.exit_layers)
 from transformers import AutoTokenizer
-from berxit.serving.predict import predict
+from berxit.serving.predictions import predict
 tokenizer = AutoTokenizer.from_pretrained({str(tmp_path / "export")!r}, trust_remote_code=False)
 answers = predict(served, tokenizer, ["a charming film", "dull"], show_progress=False)
 assert [set(answer) for answer in answers] == [{{"label", "score", "exit_layer", "certainty"}}] * 2
@@ -130,7 +130,7 @@ def test_berxit_predict_on_onnx_runtime_answers_as_on_pytorch(tmp_path, finished
 
 
 def test_an_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
-    from berxit.onnx_runtime import export as onnx_export
+    from berxit.onnx_runtime import export_graphs as onnx_export
 
     monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)  # no gap passes: the check must refuse, naming the family
     with pytest.raises(ValueError, match="model: its bert backbone does not export faithfully to ONNX"):
@@ -140,7 +140,7 @@ def test_an_export_that_differs_from_pytorch_is_refused(tmp_path, monkeypatch):
 def test_int8_graphs_quantise_the_backbone_and_stay_close(exported, tmp_path):
     import onnx
 
-    from berxit.onnx_runtime.export import quantize_int8
+    from berxit.onnx_runtime.export_graphs import quantize_int8
 
     model, folder = exported
     quantize_int8(folder / "onnx", folder / "onnx_int8")
@@ -174,7 +174,7 @@ def test_the_int8_export_chooses_its_own_operating_point(tmp_path, finished_run)
 
 
 def test_serving_speed_times_every_runtime_on_the_test_split(tmp_path, finished_run):
-    from berxit.scripts import serving_speed
+    from berxit.lab.scripts import serving_speed
 
     argv = ["--model_dir", str(finished_run), "--export_dir", str(tmp_path / "export"), "--onnx", "--quantize", "int8"]
     export.main(argv)
@@ -187,13 +187,18 @@ def test_serving_speed_times_every_runtime_on_the_test_split(tmp_path, finished_
     }
     assert set(rows) == {
         "PyTorch, every layer",
+        "PyTorch, every layer, sorted by length",
         "ONNX Runtime, every layer",
+        "ONNX Runtime, every layer, sorted by length",
         "ONNX Runtime int8, every layer",
+        "ONNX Runtime int8, every layer, sorted by length",
         "berxit on PyTorch",
         "berxit on ONNX Runtime",
         "berxit on ONNX Runtime int8",
     }
     assert rows["PyTorch, every layer"]["speedup"] == 1.0 and all(row["examples_per_s"] > 0 for row in rows.values())
+    for runtime in ("PyTorch", "ONNX Runtime", "ONNX Runtime int8"):  # each against its own runtime's careful user
+        assert rows[f"{runtime}, every layer, sorted by length"]["speedup_over_sorted_plain"] == 1.0
     # The same operating point on the same weights: fp32 graphs answer and exit as PyTorch does.
     for key in ("avg_exit_layer", "accuracy"):
         assert rows["berxit on ONNX Runtime"][key] == pytest.approx(rows["berxit on PyTorch"][key], abs=1e-6)

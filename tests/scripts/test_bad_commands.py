@@ -16,8 +16,9 @@ from cli_helpers import SMALL_TRAIN, one_line_error, snapshot, train_args
 from safetensors.torch import load_file
 
 from berxit import BerxitForSequenceClassification
-from berxit.artifacts.files import sha256_file
-from berxit.scripts import benchmark, experiments, export, predict, serving_speed, sweep, train
+from berxit.artifacts.atomic_files import sha256_file
+from berxit.lab.scripts import benchmark, experiments, serving_speed
+from berxit.scripts import export, predict, sweep, train
 
 
 def test_training_into_a_finished_run_needs_overwrite(capsys, finished_run, tiny_bert, reviews_csv):

@@ -16,8 +16,10 @@ from huggingface_hub import ModelCard
 import berxit
 from berxit import BerxitForSequenceClassification
 from berxit.data import label_mean, load_task
-from berxit.exit_rules.exit_rules import THRESHOLDS
-from berxit.scripts import check_promise, export, sweep, train
+from berxit.exit_rules.rules import THRESHOLDS, FinalLayer, make_exit_rule
+from berxit.lab.scripts import check_promise
+from berxit.onnx_runtime.runner import ServedConfig
+from berxit.scripts import export, predict, sweep, train
 
 TRAIN_ARGS = ["--max_steps", "4", "--per_device_train_batch_size", "8", "--report_to", "none", "--disable_tqdm", "true"]
 
@@ -71,6 +73,26 @@ def test_default_sweep_keeps_a_promise_or_serves_the_last_layer(pipeline_run, tm
     assert lo <= operating["test"]["accuracy"] <= hi
     loaded = BerxitForSequenceClassification.from_pretrained(model_dir)
     assert loaded.config.exit_promise == promise and not loaded.config.has_operating_point  # the last layer answers
+    # ... and so do early_exit_forward, the scheduler, berxit-predict and the ONNX runner's rule, as the sweep said.
+    layers = loaded.config.num_hidden_layers
+    ids = loaded.eval().dummy_inputs["input_ids"]
+    assert loaded.early_exit_forward(ids).exit_layers.tolist() == [layers] * len(ids)
+    assert isinstance(make_exit_rule(ServedConfig.from_dict(loaded.config.to_dict())), FinalLayer)
+    predictions = tmp_path / "predictions.csv"
+    reviews = reviews_file(model_dir)
+    predict.main(
+        [
+            "--model_dir",
+            str(model_dir),
+            "--input",
+            str(reviews),
+            "--text_column",
+            "review",
+            "--output",
+            str(predictions),
+        ]
+    )
+    assert set(pd.read_csv(predictions)["exit_layer"]) == {layers}
 
     texts = tmp_path / "traffic.csv"  # the user's own unlabelled texts, in the run's text column
     pd.DataFrame({"review": [f"an unlabelled review, {i}" for i in range(300)]}).to_csv(texts, index=False)

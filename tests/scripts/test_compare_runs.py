@@ -9,7 +9,8 @@ import pandas as pd
 from cli_helpers import one_line_error, train_args
 
 from berxit import BerxitForSequenceClassification
-from berxit.scripts import compare_runs, export, sweep, train
+from berxit.lab.scripts import compare_runs
+from berxit.scripts import export, sweep, train
 
 
 def assert_one_line_error(capsys, main, argv, expected: str) -> None:

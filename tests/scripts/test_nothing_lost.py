@@ -14,7 +14,7 @@ from transformers import AutoTokenizer
 
 from berxit import BerxitForSequenceClassification
 from berxit.scripts import export, predict, sweep, train
-from berxit.serving.predict import predict as predict_texts
+from berxit.serving.predictions import predict as predict_texts
 
 # Lost: an export never writes into, over or above the run it reads.
 

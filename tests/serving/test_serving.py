@@ -2,6 +2,8 @@
 order; `predict` and `berxit-predict` turn texts into labelled predictions; float32 certainty in a bf16 model."""
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from transformers import AutoTokenizer
 from berxit import BerxitForSequenceClassification
 from berxit.scripts import predict as predict_cli
 from berxit.serving import LayerQueueScheduler
-from berxit.serving.predict import predict
+from berxit.serving.predictions import predict
 
 RULES = {"certainty": dict(threshold=0.5), "entropy": dict(threshold=0.3), "patience": dict(patience=1)}
 
@@ -42,6 +44,65 @@ def test_scheduler_equals_each_example_alone_in_input_order(model_type, rule):
     torch.testing.assert_close(out.certainties, torch.cat([row.certainties for row in expected]), atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("window", [8, None, 1000])
+def test_length_aware_scheduler_equals_each_example_alone_on_skewed_lengths(window):
+    model = tiny_model(seed=4, exit_threshold=0.5)
+    generator = torch.Generator().manual_seed(1)
+    lengths = [int(x) for x in torch.randint(1, 6, (150,), generator=generator)]
+    lengths += [int(x) for x in torch.randint(40, 60, (30,), generator=generator)]
+    lengths = [lengths[i] for i in torch.randperm(len(lengths), generator=generator).tolist()]
+    input_ids, attention_mask = padded_batch(model, lengths)
+    expected = alone(model, input_ids, attention_mask)
+    batches = [
+        {"input_ids": input_ids[start : start + 10], "attention_mask": attention_mask[start : start + 10]}
+        for start in range(0, len(lengths), 10)
+    ]
+    out = LayerQueueScheduler(model, batch_size=8, window=window).run(batches)
+    assert out.exit_layers.tolist() == [int(row.exit_layers) for row in expected]
+    torch.testing.assert_close(out.logits, torch.cat([row.logits for row in expected]), atol=1e-5, rtol=1e-4)
+
+
+def test_a_wider_window_pads_less():
+    model = tiny_model(seed=4, exit_threshold=0.5)
+    lengths = [3, 50] * 40
+    input_ids, attention_mask = padded_batch(model, lengths)
+    batches = [
+        {"input_ids": input_ids[start : start + 8], "attention_mask": attention_mask[start : start + 8]}
+        for start in range(0, len(lengths), 8)
+    ]
+
+    def padding(window: int) -> int:
+        """Padded tokens the layer calls ran beside the real ones."""
+        scheduler = LayerQueueScheduler(model, batch_size=8, window=window)
+        run_rows, calls = scheduler.steps.run_rows, []
+
+        def counted(layer, rows):
+            calls.append(len(rows) * max(map(len, rows)) - sum(map(len, rows)))
+            return run_rows(layer, rows)
+
+        scheduler.steps.run_rows = counted
+        scheduler.run(batches)
+        return sum(calls)
+
+    assert padding(window=64) < 0.5 * padding(window=8)
+
+
+def test_scheduler_answers_each_example_as_soon_as_it_exits():
+    model = tiny_model(seed=4)
+    input_ids, attention_mask = padded_batch(model, [5, 9, 2, 7] * 5)
+    read = []
+
+    def batches():
+        for start in range(0, 20, 2):
+            read.append(start)
+            yield {"input_ids": input_ids[start : start + 2], "attention_mask": attention_mask[start : start + 2]}
+
+    answers = LayerQueueScheduler(model, batch_size=2, threshold=0.0, window=2).answers(batches())
+    index, (_, layer, _) = next(answers)
+    assert layer == 1 and len(read) <= 2  # answered before the rest of the input is read
+    assert sorted([index, *(index for index, _ in answers)]) == list(range(20))
+
+
 def test_scheduler_takes_left_padded_batches_and_the_saved_operating_point():
     model = tiny_model(seed=4, exit_threshold=0.5)
     input_ids, attention_mask = padded_batch(model, [5, 9, 2, 7])
@@ -58,6 +119,8 @@ def test_scheduler_refuses_what_it_cannot_serve():
     model = tiny_model(exit_threshold=0.5)
     with pytest.raises(ValueError, match="batch_size: expected a whole number >= 1"):
         LayerQueueScheduler(model, batch_size=0)
+    with pytest.raises(ValueError, match=r"window: expected a whole number >= batch_size \(8\), got 4"):
+        LayerQueueScheduler(model, batch_size=8, window=4)
     with pytest.raises(ValueError, match="model: it is in training mode"):
         LayerQueueScheduler(tiny_model(exit_threshold=0.5).train())
     with pytest.raises(ValueError, match="threshold: the 'certainty' rule needs a threshold"):
@@ -118,7 +181,7 @@ def test_predict_returns_named_labels_in_input_order(text_model_dir):
     with pytest.raises(ValueError, match="texts: expected a list of non-empty strings"):
         predict(model, tokenizer, ["a", " "])
     with pytest.raises(ValueError, match=r"text_pairs: expected one per text \(2\), got 1"):
-        predict(model, tokenizer, ["a", "b"], ["c"])
+        predict(model, tokenizer, ["a", "b"], text_pairs=["c"])
 
 
 def test_predict_cli_writes_every_row_with_its_prediction(text_model_dir, tmp_path, capsys):
@@ -163,3 +226,21 @@ def test_predict_cli_writes_every_row_with_its_prediction(text_model_dir, tmp_pa
                           "--output", str(tmp_path / "out.csv")])  # fmt: skip
     assert "input: its columns ['score'] would be overwritten" in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
+
+
+SERVING_ONLY = """
+import sys
+for name in ("matplotlib", "scipy", "sklearn", "accelerate", "berxit.lab"):
+    sys.modules[name] = None  # what `pip install berxit` does not install, and the lab
+from berxit.scripts import predict
+predict.main(sys.argv[1:])
+"""
+
+
+def test_predicting_needs_no_training_or_lab_package(text_model_dir, tmp_path):
+    source, output = tmp_path / "texts.txt", tmp_path / "predictions.jsonl"
+    source.write_text("\n".join(TEXTS[:6]) + "\n")
+    argv = ["--model_dir", str(text_model_dir), "--input", str(source), "--output", str(output)]
+    done = subprocess.run([sys.executable, "-c", SERVING_ONLY, *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(output.read_text().splitlines()) == 6

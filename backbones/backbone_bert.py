@@ -1,9 +1,0 @@
-"""BERT: the family every default of `BackboneAdapter` describes."""
-
-from __future__ import annotations
-
-from .backbones import BackboneAdapter
-
-
-class BertAdapter(BackboneAdapter):
-    """BERT (and MiniLM, its distilled sentence encoders): learned positions from 0, token types, a pooler."""

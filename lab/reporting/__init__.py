@@ -1,0 +1,1 @@
+"""The lab's reports: the GLUE report (`docs/RESULTS.md`) and the ablation table."""

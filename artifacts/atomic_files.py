@@ -53,19 +53,34 @@ def default_mode(path: Path, folder: bool = False) -> int:
     return (0o777 if folder else 0o666) & ~umask
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Writes a sibling temporary file, then renames it over `path` (with the mode `path` has, or the umask's)."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_text_atomic(path: str | os.PathLike, text: str, *, replace: bool = True) -> None:
+    """Writes a sibling temporary file, then renames it over `path` (with the mode `path` has, or the umask's).
+    With `replace=False` an existing `path` is never replaced, even one another process made meanwhile."""
+    write_bytes_atomic(path, text.encode("utf-8"), replace=replace)
 
 
-def write_bytes_atomic(path: str | os.PathLike, content: bytes) -> None:
-    """`write_text_atomic` for bytes."""
+def write_bytes_atomic(path: str | os.PathLike, content: bytes, *, replace: bool = True) -> None:
+    """`write_text_atomic` for bytes. The temporary file is removed if anything fails, and the error names `path`."""
     path = Path(path)
     mode = default_mode(path)
-    with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
-        f.write(content)
-    os.chmod(f.name, mode)
-    os.replace(f.name, path)
+    temporary = None
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
+            temporary = f.name
+            f.write(content)
+        os.chmod(temporary, mode)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)  # publishes only where nothing is: a link never replaces
+            os.unlink(temporary)
+    except FileExistsError:
+        raise ValueError(f"output: {path} exists (written meanwhile?); pass --overwrite to replace it.") from None
+    except OSError as error:
+        raise OSError(f"{path}: could not be written ({error.strerror or error}); nothing was left there.") from None
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def replace_folder_atomic(target: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -8,9 +8,11 @@ byte for byte. A file that cannot be read as a table (ragged rows, a broken JSON
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 from datasets import Dataset
@@ -18,6 +20,14 @@ from datasets import Dataset
 DATA_FILE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".txt")
 TEXT_FILE_COLUMN = "text"  # a .txt file holds one text per line, read as this column
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+LINE_END = re.compile(r"\r\n|\r|\n")  # where a line ends; U+2028, U+0085 or a form feed inside a cell do not
+csv.field_size_limit(sys.maxsize)  # a long review is a cell like any other (the csv module stops at 128 KiB)
+
+
+def lines(text: str) -> list[str]:
+    """The lines of `text`, split where a line ends and nowhere else (`str.splitlines` also splits at U+2028,
+    U+0085, form feeds and other separators, which a cell may hold)."""
+    return LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
 
 
 class RawNumber(str):
@@ -37,7 +47,7 @@ def read_table(path: Path, argument: str) -> tuple[list[str], list[dict]]:
     text = _read_text(path, argument)
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        return [TEXT_FILE_COLUMN], [{TEXT_FILE_COLUMN: line} for line in text.splitlines() if line.strip()]
+        return [TEXT_FILE_COLUMN], [{TEXT_FILE_COLUMN: line} for line in lines(text) if line.strip()]
     if suffix in (".csv", ".tsv"):
         return _read_delimited(text, path, argument, suffix == ".tsv")
     return _read_json(text, path, argument)
@@ -98,13 +108,21 @@ def _read_text(path: Path, argument: str) -> str:
 
 def _read_delimited(text: str, path: Path, argument: str, tabs: bool) -> tuple[list[str], list[dict]]:
     if tabs:  # no quoting: every line is its fields as written
-        lines = [(number, line.split("\t")) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+        read = [(number, line.split("\t") if line.strip() else []) for number, line in enumerate(lines(text), 1)]
     else:
-        reader = csv.reader(text.splitlines(keepends=True))
-        lines = [(reader.line_num, fields) for fields in reader if any(field.strip() for field in fields)]
-    if len(lines) < 2:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # records split at line ends only
+        try:
+            read = [(reader.line_num, fields if any(field.strip() for field in fields) else []) for fields in reader]
+        except csv.Error as error:
+            raise ValueError(f"{argument}: line {reader.line_num + 1} of {path} is not valid CSV ({error}).") from None
+    while read and not read[-1][1]:  # blank lines at the end of the file
+        read.pop()
+    blank = [number for number, fields in read if not fields]
+    if blank:  # dropping it would shift every later row
+        raise ValueError(f"{argument}: line {blank[0]} of {path} is blank; remove it or give it its fields.")
+    if len(read) < 2:
         raise ValueError(f"{argument}: {path} holds a header and no rows.")
-    (_, header), rows = lines[0], lines[1:]
+    (_, header), rows = read[0], read[1:]
     if len(set(header)) != len(header):
         raise ValueError(f"{argument}: the header of {path} names a column twice: {header}.")
     for number, fields in rows:
@@ -127,7 +145,7 @@ def _read_json(text: str, path: Path, argument: str) -> tuple[list[str], list[di
     else:
         records = [
             (f"line {number}", parse(line, f"line {number}"))
-            for number, line in enumerate(text.splitlines(), 1)
+            for number, line in enumerate(lines(text), 1)
             if line.strip()
         ]
     columns: dict[str, None] = {}

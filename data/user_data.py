@@ -111,6 +111,10 @@ def read_texts(
 ) -> tuple[list[str], list[dict]]:
     """The rows to predict, as given (every column, for passing through), and their column names: a file's rows,
     or a Hub dataset's test split (else its only split). The text columns are checked."""
+    if text_pair_column is not None and text_pair_column == text_column:
+        raise ValueError(
+            f"text_pair_column: {text_pair_column!r} is also the text_column; each role needs its own column."
+        )
     role = {text_column: "text_column", text_pair_column: "text_pair_column"}
     if is_local_data(dataset):
         columns, rows = read_table(Path(dataset), argument)

@@ -35,7 +35,7 @@ classifier = pipeline("text-classification", model="{repo}", trust_remote_code=T
 print(classifier(["a charming and often affecting journey"]))
 
 model = AutoModel.from_pretrained("{repo}", trust_remote_code=True).eval()
-tokenizer = AutoTokenizer.from_pretrained("{repo}", trust_remote_code=True)
+tokenizer = AutoTokenizer.from_pretrained("{repo}", trust_remote_code=False)  # the tokenizer runs no remote code
 batch = tokenizer(["a charming and often affecting journey"], return_tensors="pt", padding=True)
 out = model.early_exit_forward(**batch)  # at the operating point; or e.g. rule="entropy", threshold=0.9
 print(out.logits, out.exit_layers)

@@ -83,6 +83,8 @@ class PredictArguments:
             raise ValueError(f"output: expected a file ending in {' or '.join(OUTPUT_SUFFIXES)}, got {self.output}.")
         if Path(self.output).exists() and not self.overwrite:
             raise ValueError(f"output: {self.output} exists; pass --overwrite to replace it.")
+        if Path(self.output).exists() and Path(self.input).exists() and Path(self.output).samefile(self.input):
+            raise ValueError(f"output: {self.output} is the input; write the predictions to another file.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size: expected a number of rows >= 1, got {self.batch_size}.")
         if self.window is not None and self.window < self.batch_size:
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         text = buffer.getvalue()
     else:
         text = "".join(json_text(row) + "\n" for row in table)
-    write_text_atomic(args.output, text)
+    write_text_atomic(args.output, text, replace=args.overwrite)
     layers = sum(row["exit_layer"] for row in predictions) / len(predictions)
     print(
         f"{len(predictions)} predictions written to {args.output} (average exit layer {layers:.2f} of "

@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     model_args, data_args, run_args, training_args = parse_arguments(
         (ModelArguments, DataArguments, RunArguments, BerxitTrainingArguments), argv, "berxit-train"
     )
+    if training_args.max_steps <= 0 and training_args.num_train_epochs <= 0:  # nothing trained is no fine-tuned model
+        raise ValueError(
+            f"num_train_epochs: expected more than 0 (or --max_steps), got {training_args.num_train_epochs:g}."
+        )
     output_dir = Path(training_args.output_dir)
     resume = resume_checkpoint(training_args.resume_from_checkpoint, output_dir)
     if output_dir.is_dir() and any(output_dir.iterdir()) and not (run_args.overwrite_output_dir or resume):

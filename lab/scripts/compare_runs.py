@@ -43,7 +43,9 @@ class CompareArguments:
     runs: str = field(
         metadata={"help": "Comma-separated runs: folders of berxit-train + berxit-sweep, or berxit-experiments JSONs."}
     )
-    output: str = field(default="docs/ablations/main_job.md", metadata={"help": "The markdown table written."})
+    output: str = field(
+        metadata={"help": "The markdown table written (a .md file); its numbers go to the same name with .json."}
+    )
     train_examples: int = field(
         default=1280,
         metadata={"help": "Training examples of a run folder recorded to rank the head on what it was fitted on."},
@@ -52,6 +54,11 @@ class CompareArguments:
     confidence: float = field(default=0.9, metadata={"help": "Confidence of the certified operating points."})
 
     def __post_init__(self):
+        if Path(self.output).suffix.lower() != ".md":
+            raise ValueError(
+                f"output: expected a markdown file ending in .md (its numbers go beside it as .json), "
+                f"got {self.output}."
+            )
         self.paths = [Path(run.strip()) for run in self.runs.split(",") if run.strip()]
         if not self.paths:
             raise ValueError("runs: expected at least one run folder or run JSON.")

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from berxit import BerxitForSequenceClassification
 from berxit.artifacts.atomic_files import sha256_file
-from berxit.lab.scripts import benchmark, experiments, serving_speed
+from berxit.lab.scripts import benchmark, compare_runs, experiments, serving_speed
 from berxit.scripts import export, predict, sweep, train
 
 
@@ -172,6 +172,13 @@ CLI_ARGUMENTS = [
     (predict.main, ["--model_dir", "x", "--input", "missing.csv", "--output", "o.csv"], "input: no such file"),
     (serving_speed.main, ["--model_dir", "x", "--export_dir", "y"], "export_dir: y holds no ONNX graphs"),
     (serving_speed.main, ["--model_dir", "x", "--export_dir", "y", "--repeats", "0"], "repeats: expected at least 1"),
+    (train.main, ["--output_dir", "x", "--num_train_epochs", "0"], "num_train_epochs: expected more than 0"),
+    (
+        predict.main,
+        ["--model_dir", "x", "--input", "x.csv", "--output", "o.csv", "--text_column", "a", "--text_pair_column", "a"],
+        "text_pair_column: 'a' is also the text_column",
+    ),
+    (compare_runs.main, ["--runs", "a", "--output", "out.json"], "output: expected a markdown file ending in .md"),
 ]
 
 

@@ -113,10 +113,11 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
 
 
 def test_bad_comparisons_are_named(tiny_bert, reviews_csv, tmp_path, capsys):
-    assert_one_line_error(capsys, compare_runs.main, ["--runs", " , "], "runs: expected at least one")
-    argv = ["--runs", f"{tmp_path},{tmp_path}"]
+    output = ["--output", str(tmp_path / "table.md")]
+    assert_one_line_error(capsys, compare_runs.main, ["--runs", " , ", *output], "runs: expected at least one")
+    argv = ["--runs", f"{tmp_path},{tmp_path}", *output]
     assert_one_line_error(capsys, compare_runs.main, argv, "runs: .* given twice")
-    argv = ["--runs", str(tmp_path), "--train_examples", "-1"]
+    argv = ["--runs", str(tmp_path), "--train_examples", "-1", *output]
     assert_one_line_error(capsys, compare_runs.main, argv, "train_examples: expected a number of examples >= 0")
     argv = train_args(tiny_bert, reviews_csv, tmp_path / "bad", "--distillation_temperature", "0")
     assert_one_line_error(capsys, train.main, argv, "distillation_temperature: expected a finite number > 0")

@@ -69,18 +69,25 @@ def write_bytes_atomic(path: str | os.PathLike, content: bytes, *, replace: bool
             temporary = f.name
             f.write(content)
         os.chmod(temporary, mode)
-        if replace:
-            os.replace(temporary, path)
-        else:
-            os.link(temporary, path)  # publishes only where nothing is: a link never replaces
-            os.unlink(temporary)
-    except FileExistsError:
-        raise ValueError(f"output: {path} exists (written meanwhile?); pass --overwrite to replace it.") from None
+        publish_file(temporary, path, replace=replace)
     except OSError as error:
         raise OSError(f"{path}: could not be written ({error.strerror or error}); nothing was left there.") from None
     finally:
         if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def publish_file(source: str | os.PathLike, path: str | os.PathLike, *, replace: bool) -> None:
+    """Moves the finished file `source` to `path` in one step. With `replace=False` an existing `path` is never
+    replaced, even one another process made meanwhile (a link fails where a name is taken; a rename would not)."""
+    if replace:
+        os.replace(source, path)
+        return
+    try:
+        os.link(source, path)
+    except FileExistsError:
+        raise ValueError(f"output: {path} exists (written meanwhile?); pass --overwrite to replace it.") from None
+    os.unlink(source)
 
 
 def replace_folder_atomic(target: str | os.PathLike, write: Callable[[Path], None]) -> Path:

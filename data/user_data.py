@@ -4,11 +4,14 @@ task (splits it has are kept, missing ones held out of train), and the texts of 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from datasets import Dataset, DatasetDict, load_dataset
+from datasets import Dataset, DatasetDict, get_dataset_split_names, load_dataset
 
-from .input_files import is_data_file, read_table, table_dataset
+from .input_files import is_data_file, open_data_file, read_table, table_dataset
 from .labels import resolve_labels
 from .splits import TaskData, hold_out
 
@@ -99,39 +102,72 @@ def check_columns(
             check_texts(split[column], f"{role[column]}={column!r}", f"{dataset}'s {name} split")
 
 
-def check_texts(texts: list, argument: str, where: str) -> None:
-    """Every entry is a text with something in it (`123` and `NA` are texts; an empty cell or a JSON null is not)."""
-    empty = [row for row, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
+def check_texts(texts: Iterable, argument: str, where: str) -> None:
+    """Every entry is a text with something in it (`123` and `NA` are texts; an empty cell or a JSON null is not);
+    the first ten that are not are named."""
+    empty = list(
+        itertools.islice((row for row, text in enumerate(texts) if not isinstance(text, str) or not text.strip()), 10)
+    )
     if empty:
         raise ValueError(f"{argument}: rows {empty[:10]} of {where} hold no text.")
+
+
+@dataclass
+class TextRows:
+    """Rows to predict, read as they come: their columns, their number where known (None for a Hub stream), what
+    identifies them (for a resumed run to check it reads the same input) and, on each iteration, the rows as given
+    (every column, for passing through)."""
+
+    columns: list[str]
+    num_rows: int | None
+    identity: dict
+    rows: Iterable[dict]
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.rows)
+
+
+def open_texts(
+    dataset: str, text_column: str, text_pair_column: str | None = None, argument: str = "input"
+) -> TextRows:
+    """The rows of a file (read as it goes; its text columns checked in a first pass), or of a Hub dataset's test
+    split (else its only split), streamed."""
+    if text_pair_column is not None and text_pair_column == text_column:
+        raise ValueError(
+            f"text_pair_column: {text_pair_column!r} is also the text_column; each role needs its own column."
+        )
+    role = {text_column: "text_column"} | ({} if text_pair_column is None else {text_pair_column: "text_pair_column"})
+    if is_local_data(dataset):
+        table = open_data_file(Path(dataset), argument)
+        stat = Path(dataset).stat()
+        identity = {"file": str(Path(dataset).resolve()), "size": stat.st_size, "modified_ns": stat.st_mtime_ns}
+        texts = TextRows(table.columns, table.num_rows, identity, table)
+    else:
+        names = get_dataset_split_names(dataset)
+        name = "test" if "test" in names else names[0] if len(names) == 1 else None
+        if name is None:
+            raise ValueError(
+                f"{argument}: {dataset} has the splits {sorted(names)}; predictions read 'test' or a single split."
+            )
+        stream = load_dataset(dataset, split=name, streaming=True)
+        columns = stream.column_names or list(next(iter(stream), {}))
+        split = (stream.info.splits or {}).get(name)
+        texts = TextRows(columns, split.num_examples if split else None, {"dataset": dataset, "split": name}, stream)
+    for column, role_name in role.items():
+        if column not in texts.columns:
+            raise ValueError(f"{role_name}={column!r}: no such column in {dataset}; it has {texts.columns}.")
+    if is_local_data(dataset):  # a Hub stream is checked as it is predicted
+        for column, role_name in role.items():
+            check_texts((row.get(column) for row in texts), f"{role_name}={column!r}", dataset)
+    return texts
 
 
 def read_texts(
     dataset: str, text_column: str, text_pair_column: str | None = None, argument: str = "input"
 ) -> tuple[list[str], list[dict]]:
-    """The rows to predict, as given (every column, for passing through), and their column names: a file's rows,
-    or a Hub dataset's test split (else its only split). The text columns are checked."""
-    if text_pair_column is not None and text_pair_column == text_column:
-        raise ValueError(
-            f"text_pair_column: {text_pair_column!r} is also the text_column; each role needs its own column."
-        )
-    role = {text_column: "text_column", text_pair_column: "text_pair_column"}
-    if is_local_data(dataset):
-        columns, rows = read_table(Path(dataset), argument)
-    else:
-        loaded = load_dataset(dataset)
-        name = "test" if "test" in loaded else "train" if len(loaded) == 1 else None
-        if name is None:
-            raise ValueError(
-                f"{argument}: {dataset} has the splits {sorted(loaded)}; predictions read 'test' or a single split."
-            )
-        columns, rows = loaded[name].column_names, loaded[name].to_list()
-    for column, role_name in role.items():
-        if column is not None and column not in columns:
-            raise ValueError(f"{role_name}={column!r}: no such column in {dataset}; it has {columns}.")
-        if column is not None:
-            check_texts([row.get(column) for row in rows], f"{role_name}={column!r}", f"{dataset}")
-    return columns, rows
+    """`open_texts`, all in memory: the column names and the rows."""
+    texts = open_texts(dataset, text_column, text_pair_column, argument)
+    return texts.columns, list(texts)
 
 
 def _labelled(split: Dataset) -> bool:

@@ -6,34 +6,31 @@ Each row of the input comes back, in order and as written (no cell is re-typed),
 name; for regression, the predicted value), `score` (the class's probability), `exit_layer` and `certainty`. The
 model answers at its saved operating point unless `--rule`/`--threshold`/`--patience` say otherwise; examples queue
 per layer so that every layer call runs a full batch of rows of similar length (`berxit.serving.LayerQueueScheduler`).
-The output (`.csv` or `.jsonl`) is written whole or not at all, and an existing file is replaced only with
-`--overwrite`.
+The input is read as it goes and answered a chunk at a time, so memory does not grow with it; the output (`.csv` or
+`.jsonl`) is written whole or not at all, an existing file is replaced only with `--overwrite`, and a killed run goes
+on with `--resume` (`berxit.serving.file_predictions`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from transformers.utils.logging import tqdm
 
-from ..artifacts.atomic_files import check_writable, write_text_atomic
-from ..data import read_texts
-from ..data.input_files import cell_text, json_text
+from ..artifacts.atomic_files import check_writable, sha256_file
 from ..data.tokenizer import load_tokenizer
+from ..data.user_data import open_texts
 from ..exit_rules.rules import EXIT_RULES
 from ..modeling_berxit import BerxitForSequenceClassification
 from ..onnx_runtime.runner import OnnxBerxitModel
-from ..serving.predictions import predict
+from ..serving.file_predictions import CHUNK_ROWS, COLUMNS, predict_file
 from .arguments import command, parse_arguments
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
 RUNTIMES = ("pytorch", "onnxruntime")
-# The columns added to the input's: `predict`'s keys, with the label named as a prediction.
-COLUMNS = {"label": "predicted_label", "score": "score", "exit_layer": "exit_layer", "certainty": "certainty"}
 
 
 @dataclass
@@ -49,7 +46,18 @@ class PredictArguments:
     text_column: str = field(default="text", metadata={"help": "Text column of the input."})
     text_pair_column: str | None = field(default=None, metadata={"help": "Second text column, for sentence pairs."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing output file."})
+    resume: bool = field(
+        default=False,
+        metadata={
+            "help": "Go on from where a killed run with the same arguments stopped (its partial output beside "
+            "--output); the output is the same, byte for byte, as an uninterrupted run's."
+        },
+    )
     batch_size: int = field(default=32, metadata={"help": "Rows per layer call."})
+    chunk_rows: int = field(
+        default=CHUNK_ROWS,
+        metadata={"help": "Rows answered between durable points of the output (what a killed run loses at most)."},
+    )
     window: int | None = field(
         default=None,
         metadata={
@@ -87,6 +95,8 @@ class PredictArguments:
             raise ValueError(f"output: {self.output} is the input; write the predictions to another file.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size: expected a number of rows >= 1, got {self.batch_size}.")
+        if self.chunk_rows < 1:
+            raise ValueError(f"chunk_rows: expected a number of rows >= 1, got {self.chunk_rows}.")
         if self.window is not None and self.window < self.batch_size:
             raise ValueError(f"window: expected a number of rows >= batch_size ({self.batch_size}), got {self.window}.")
         if self.runtime not in RUNTIMES:
@@ -98,43 +108,68 @@ class PredictArguments:
 @command("berxit-predict")
 def main(argv: list[str] | None = None) -> None:
     (args,) = parse_arguments(PredictArguments, argv, "berxit-predict")
-    check_writable(Path(args.output).parent, "output")
-    columns, rows = read_texts(args.input, args.text_column, args.text_pair_column)
-    taken = sorted(set(COLUMNS.values()) & set(columns))
+    output = Path(args.output)
+    check_writable(output.parent, "output")
+    rows = open_texts(args.input, args.text_column, args.text_pair_column)
+    taken = sorted(set(COLUMNS.values()) & set(rows.columns))
     if taken:
         raise ValueError(f"input: its columns {taken} would be overwritten by the predictions; rename them.")
     tokenizer = load_tokenizer(args.model_dir, "model_dir")
-    texts = [str(row[args.text_column]) for row in rows]
-    pairs = None if args.text_pair_column is None else [str(row[args.text_pair_column]) for row in rows]
     if args.runtime == "onnxruntime":
         model = OnnxBerxitModel(args.model_dir, quantized=args.quantized)
     else:
         model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
         if torch.cuda.is_available():
             model.cuda()
-    settings = dict(rule=args.rule, threshold=args.threshold, patience=args.patience, window=args.window)
-    predictions = predict(
-        model, tokenizer, texts, text_pairs=pairs, batch_size=args.batch_size, max_length=args.max_length, **settings
+    settings = dict(
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        window=args.window,
+        rule=args.rule,
+        threshold=args.threshold,
+        patience=args.patience,
     )
-    table = [
-        {**row, **{column: answer[key] for key, column in COLUMNS.items()}}
-        for row, answer in zip(rows, predictions, strict=True)
-    ]
-    header = columns + list(COLUMNS.values())
-    if Path(args.output).suffix.lower() == ".csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([cell_text(row.get(column)) for column in header] for row in table)
-        text = buffer.getvalue()
-    else:
-        text = "".join(json_text(row) + "\n" for row in table)
-    write_text_atomic(args.output, text, replace=args.overwrite)
-    layers = sum(row["exit_layer"] for row in predictions) / len(predictions)
+    # What the answers and their bytes depend on: a resumed run must match all of it.
+    made_with = {
+        "input": rows.identity,
+        "model": model_identity(args.model_dir),
+        "runtime": args.runtime,
+        "quantized": args.quantized,
+        "text_column": args.text_column,
+        "text_pair_column": args.text_pair_column,
+        "chunk_rows": args.chunk_rows,
+        **settings,
+    }
+    with tqdm(total=rows.num_rows, desc="Predicting", unit="row", dynamic_ncols=True) as bar:
+        summary = predict_file(
+            model,
+            tokenizer,
+            rows,
+            columns=rows.columns,
+            output=output,
+            text_column=args.text_column,
+            text_pair_column=args.text_pair_column,
+            made_with=made_with,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            chunk_rows=args.chunk_rows,
+            progress=bar.update,
+            **settings,
+        )
     print(
-        f"{len(predictions)} predictions written to {args.output} (average exit layer {layers:.2f} of "
-        f"{model.config.num_hidden_layers})."
+        f"{summary.rows} predictions written to {args.output} (average exit layer {summary.average_exit_layer:.2f} "
+        f"of {model.config.num_hidden_layers})."
     )
+
+
+def model_identity(model_dir: str) -> dict:
+    """What names the model a run answered with: its folder's config and weights, by content (a Hub id by name)."""
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        return {"hub_id": model_dir}
+    return {
+        name: sha256_file(folder / name) for name in ("config.json", "model.safetensors") if (folder / name).is_file()
+    }
 
 
 if __name__ == "__main__":

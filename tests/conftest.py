@@ -66,3 +66,21 @@ def finished_run(tmp_path_factory, tiny_bert, reviews_csv) -> Path:
     train.main(train_args(tiny_bert, reviews_csv, model_dir))
     sweep.main(["--model_dir", str(model_dir), "--chooser", "largest_within_drop", "--max_drop", "5"])
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def text_model_dir(tmp_path_factory, minilm_dir):
+    """A tiny classifier that reads MiniLM's token ids, labels named, saved at an operating point."""
+    folder = tmp_path_factory.mktemp("served")
+    from tiny_models import tiny_model
+    from transformers import AutoTokenizer
+
+    from berxit import BerxitForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    model = tiny_model(cls=BerxitForSequenceClassification, num_labels=2, seed=4, exit_threshold=0.5)
+    model.config.id2label, model.config.label2id = {0: "rotten", 1: "fresh"}, {"rotten": 0, "fresh": 1}
+    model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -149,19 +149,6 @@ def test_certainty_is_float32_in_bf16_and_threshold_one_never_exits():
     assert scheduled.exit_layers.tolist() == [4, 4, 4]
 
 
-@pytest.fixture(scope="module")
-def text_model_dir(tmp_path_factory, minilm_dir):
-    """A tiny classifier that reads MiniLM's token ids, labels named, saved at an operating point."""
-    folder = tmp_path_factory.mktemp("served")
-    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
-    model = tiny_model(cls=BerxitForSequenceClassification, num_labels=2, seed=4, exit_threshold=0.5)
-    model.config.id2label, model.config.label2id = {0: "rotten", 1: "fresh"}, {"rotten": 0, "fresh": 1}
-    model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 TEXTS = [f"a {word} film , number {i}" for i, word in enumerate(["good", "dull", "fine", "awful"] * 10)]
 
 

@@ -33,37 +33,21 @@ main: install
 	berxit-check-promise --model_dir $(RUN)
 	berxit-serving-speed --model_dir $(RUN) --export_dir $(RUN)-export
 
-# The certainty head's ablation on the main job (#24): the paper's recipe and one change each, trained and swept one
-# at a time (a run already swept is kept, so the target resumes), then compared side by side.
+# The certainty head's ablation on the main job (#24): the paper's recipe and each step of the ablation, by name
+# (berxit.trainer.recipes), trained and swept one at a time (a run already swept is kept, so the target resumes),
+# then compared side by side.
 # Another seed: make ablations SEED=43 ABLATIONS_DIR=runs/ablations_seed43 ABLATIONS_REPORT=docs/ablations/main_job_seed43.md
 ABLATIONS_DIR ?= runs/ablations
 ABLATIONS_REPORT ?= docs/ablations/main_job.md
 ABLATIONS ?= paper answer distill bce agreement head_only held_out equilibrium combined combined_agreement \
 	combined_held_out
-# The paper's recipe in full (berxit's defaults are "combined_held_out"); each other recipe is the paper's with one change
-# (a flag given later wins).
-PAPER_RECIPE = --certainty_inputs pooled --certainty_target correct --certainty_loss mse --certainty_gradient backbone \
-	--distillation_weight 0 --no_gradient_equilibrium --certainty_holdout 0
-ABLATION_paper = $(PAPER_RECIPE)
-ABLATION_answer = $(PAPER_RECIPE) --certainty_inputs pooled_and_answer
-ABLATION_bce = $(PAPER_RECIPE) --certainty_loss bce
-ABLATION_agreement = $(PAPER_RECIPE) --certainty_target agreement
-ABLATION_head_only = $(PAPER_RECIPE) --certainty_gradient head
-ABLATION_distill = $(PAPER_RECIPE) --distillation_weight 1.0 --distillation_temperature 2.0
-ABLATION_equilibrium = $(PAPER_RECIPE) --gradient_equilibrium
-ABLATION_combined = $(PAPER_RECIPE) --certainty_inputs pooled_and_answer --distillation_weight 1.0 \
-	--distillation_temperature 2.0 --gradient_equilibrium
-ABLATION_combined_agreement = $(ABLATION_combined) --certainty_target agreement
-ABLATION_held_out = $(PAPER_RECIPE) --certainty_holdout 0.1
-# The head fitted after training on held-out answers to the agreement target; in training it learns in the head only.
-ABLATION_combined_held_out = $(ABLATION_combined_agreement) --certainty_gradient head --certainty_holdout 0.1
 comma := ,
 empty :=
 space := $(empty) $(empty)
 
 ablations: install
 	$(foreach name,$(ABLATIONS),{ test -f $(ABLATIONS_DIR)/$(name)/sweep/summary.md || { berxit-train \
-		--output_dir $(ABLATIONS_DIR)/$(name) --overwrite_output_dir $(MAIN_TRAINING) $(ABLATION_$(name)) && \
+		--output_dir $(ABLATIONS_DIR)/$(name) --overwrite_output_dir $(MAIN_TRAINING) --recipe $(name) && \
 		berxit-sweep --model_dir $(ABLATIONS_DIR)/$(name); }; } &&) true
 	berxit-compare-runs --runs $(subst $(space),$(comma),$(addprefix $(ABLATIONS_DIR)/,$(ABLATIONS))) \
 		--output $(ABLATIONS_REPORT)

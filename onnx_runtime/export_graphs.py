@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..artifacts.atomic_files import sha256_file
 from .runner import MANIFEST, OnnxBerxitModel, ServedConfig
 
 EMBEDDINGS = "embeddings.onnx"
@@ -90,6 +91,7 @@ def export_onnx(model, folder: str | Path, opset: int = OPSET) -> Path:
         "opset": opset,
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
     }
+    manifest["sha256"] = graph_digests(folder, manifest)
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
     check_export(model, folder)
     return folder
@@ -145,8 +147,16 @@ def quantize_int8(folder: str | Path, target: str | Path) -> Path:
     for name in [manifest["embeddings"], *manifest["layers"]]:
         quantize_graph(folder / name, target / name)
     quantization = "int8 (dynamic, MatMul weights per channel, 7 bits)"
-    (target / MANIFEST).write_text(json.dumps({**manifest, "quantization": quantization}, indent=2))
+    manifest = {**manifest, "quantization": quantization}
+    manifest["sha256"] = graph_digests(target, manifest)
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return target
+
+
+def graph_digests(folder: Path, manifest: dict) -> list[str]:
+    """Each graph's SHA-256 in the order the graphs run (embeddings, then each layer), which the runner checks on
+    load: a graph damaged, duplicated or listed in another order is refused."""
+    return [sha256_file(folder / name) for name in [manifest["embeddings"], *manifest["layers"]]]
 
 
 def check_export(model, folder: Path) -> None:

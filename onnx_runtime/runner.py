@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artifacts.atomic_files import sha256_file
 from ..exit_rules.rules import exit_rule_class, make_exit_rule
 from .outputs import OnnxEarlyExitOutput
 
@@ -34,6 +35,8 @@ class ServedConfig:
     patience: int = 2
     id2label: dict[int, str] = field(default_factory=dict)
     exit_promise: dict | None = None
+    vocab_size: int | None = None  # the embedding tables the ids must lie in (None: unchecked)
+    type_vocab_size: int = 0  # 0: the family has no token types
 
     @property
     def is_regression(self) -> bool:
@@ -41,7 +44,7 @@ class ServedConfig:
 
     @classmethod
     def from_json(cls, path: Path) -> ServedConfig:
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return cls.from_dict(read_export_json(path, "model_dir", ("backbone_config",)))
 
     @classmethod
     def from_dict(cls, config: dict) -> ServedConfig:
@@ -58,6 +61,8 @@ class ServedConfig:
             patience=config.get("patience", 2),
             id2label=id2label,
             exit_promise=config.get("exit_promise"),
+            vocab_size=backbone.get("vocab_size"),
+            type_vocab_size=backbone.get("type_vocab_size", 0) or 0,
         )
 
 
@@ -90,13 +95,25 @@ class OnnxBerxitModel:
         if not (graphs / MANIFEST).is_file():
             command = "berxit-export --onnx" + (" --quantize int8" if quantized else "")
             raise ValueError(f"model_dir: {folder} holds no ONNX export ({graphs / MANIFEST}); run {command}.")
-        self.manifest = json.loads((graphs / MANIFEST).read_text(encoding="utf-8"))
+        self.manifest = read_export_json(graphs / MANIFEST, "model_dir", ("embeddings", "layers"))
         if config is None:
             config = ServedConfig.from_json(folder / "config.json")
-            if (graphs / OPERATING_POINT).is_file():
-                point = json.loads((graphs / OPERATING_POINT).read_text(encoding="utf-8"))
-                exit_rule_class(point["rule"]).save_setting(config, point["setting"])
+            point = graphs / OPERATING_POINT
+            if point.is_file():
+                point = read_export_json(point, "model_dir", ("rule", "setting"))
+                rule = exit_rule_class(point["rule"], "model_dir")
+                setting = point["setting"]  # None: nothing certified, the last layer answers
+                if setting is not None:
+                    setting = rule.check_setting(setting, config.num_hidden_layers)
+                rule.save_setting(config, setting)
+            elif quantized:  # the int8 graphs answer a little otherwise: the fp32 point is not theirs
+                raise ValueError(
+                    f"model_dir: {graphs} has no {OPERATING_POINT} (the int8 graphs' own operating point); export "
+                    "again with berxit-export --onnx --quantize int8."
+                )
         self.config = config
+        names = [self.manifest["embeddings"], *self.manifest["layers"]]
+        check_graph_files(graphs, names, self.manifest.get("sha256"), config.num_hidden_layers)
         self.embeddings = open_session(graphs / self.manifest["embeddings"], threads)
         self.embedding_inputs = [node.name for node in self.embeddings.get_inputs()]
         self.layers = [open_session(graphs / name, threads) for name in self.manifest["layers"]]
@@ -109,11 +126,24 @@ class OnnxBerxitModel:
 
     def embed(self, input_ids, attention_mask=None, token_type_ids=None) -> tuple[np.ndarray, np.ndarray]:
         """The input of layer 0 `(batch, length, hidden)` and the 2-d mask."""
-        input_ids = np.asarray(input_ids, dtype=np.int64)
+        input_ids = _whole_numbers("input_ids", input_ids)
         if input_ids.ndim != 2 or input_ids.size == 0:
             raise ValueError("input_ids: expected a non-empty 2-d array of token ids, (batch_size, sequence_length).")
-        mask = np.ones_like(input_ids) if attention_mask is None else np.asarray(attention_mask, dtype=np.int64)
-        types = np.zeros_like(input_ids) if token_type_ids is None else np.asarray(token_type_ids, dtype=np.int64)
+        mask = np.ones_like(input_ids) if attention_mask is None else _whole_numbers("attention_mask", attention_mask)
+        types = np.zeros_like(input_ids) if token_type_ids is None else _whole_numbers("token_type_ids", token_type_ids)
+        for name, array in (("attention_mask", mask), ("token_type_ids", types)):
+            if array.shape != input_ids.shape:
+                raise ValueError(f"{name}: expected the input's shape {input_ids.shape}, got {array.shape}.")
+        # The checks PyTorch's model makes (ONNX's Gather would wrap a negative id, and a mask of 2s would count twice).
+        if self.config.vocab_size is not None:
+            _check_ids("input_ids", input_ids, self.config.vocab_size, "vocab_size")
+        if self.config.type_vocab_size > 0:
+            _check_ids("token_type_ids", types, self.config.type_vocab_size, "type_vocab_size")
+        if ((mask != 0) & (mask != 1)).any():
+            raise ValueError("attention_mask: expected 1 for real tokens and 0 for padding, got other values.")
+        empty = np.flatnonzero(mask.sum(-1) == 0).tolist()
+        if empty:
+            raise ValueError(f"attention_mask: the examples at rows {empty} have no real token (all zeros).")
         if not mask[:, 0].all():  # left padding: each row's tokens moved to the front, as the answers do not change
             order = np.argsort(1 - mask, axis=1, kind="stable")  # (batch, length): real positions first, in order
             input_ids, mask, types = (np.take_along_axis(array, order, 1) for array in (input_ids, mask, types))
@@ -178,7 +208,11 @@ def open_session(path: Path, threads: int | None = None):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads is not None:
         options.intra_op_num_threads = threads
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's own exception types (InvalidProtobuf, Fail, ...), one line each
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"model_dir: ONNX Runtime cannot load {path} ({reason}); export again.") from None
 
 
 def _trim(hidden_states: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,3 +220,56 @@ def _trim(hidden_states: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.n
     real = np.flatnonzero(mask.any(0))
     length = int(real[-1]) + 1 if len(real) else mask.shape[1]
     return np.ascontiguousarray(hidden_states[:, :length]), np.ascontiguousarray(mask[:, :length])
+
+
+def read_export_json(path: Path, argument: str, required: tuple[str, ...]) -> dict:
+    """A JSON file of an export, with the keys it must have; a damaged or incomplete one is named."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{argument}: {path} is missing; export again.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{argument}: {path} is damaged ({error}); export again.") from None
+    missing = [key for key in required if not isinstance(content, dict) or key not in content]
+    if missing:
+        raise ValueError(f"{argument}: {path} has no {', '.join(missing)}; export again.")
+    return content
+
+
+def check_graph_files(graphs: Path, names: list, sha256: list | None, num_layers: int) -> None:
+    """The graphs a manifest names, in the order they run: plain file names inside the export, one per layer, each
+    the graph exported in its place (its SHA-256, where the manifest records them: exports before it did not)."""
+    if len(names) - 1 != num_layers:
+        raise ValueError(
+            f"model_dir: {graphs / MANIFEST} lists {len(names) - 1} layer graphs for a model of {num_layers} layers; "
+            "export again."
+        )
+    for name in names:
+        if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
+            raise ValueError(f"model_dir: {graphs / MANIFEST} names the graph {name!r}, not a file of the export.")
+        if not (graphs / name).is_file():
+            raise ValueError(f"model_dir: {graphs / name} is missing; export again.")
+    if sha256 is not None:
+        if not isinstance(sha256, list) or len(sha256) != len(names):
+            raise ValueError(f"model_dir: {graphs / MANIFEST} records other graphs than it lists; export again.")
+        for name, digest in zip(names, sha256, strict=True):
+            if sha256_file(graphs / name) != digest:
+                raise ValueError(
+                    f"model_dir: {graphs / name} is not the graph exported in its place (its SHA-256 differs)."
+                )
+
+
+def _whole_numbers(name: str, values) -> np.ndarray:
+    array = np.asarray(values)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name}: expected whole numbers (token ids, a 0/1 mask), got dtype {array.dtype}.")
+    return array.astype(np.int64, copy=False)
+
+
+def _check_ids(name: str, ids: np.ndarray, size: int, size_name: str) -> None:
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= size:
+        raise ValueError(
+            f"{name}: ids must lie in [0, {size_name}={size}), got values from {low} to {high} (do the tokenizer "
+            "and the model agree?)."
+        )

@@ -18,6 +18,7 @@ from ..artifacts.atomic_files import check_writable
 from ..configuration_berxit.config import CERTAINTY_INPUTS
 from ..data import is_local_data, split_fingerprints
 from ..trainer import BerxitTrainingArguments
+from ..trainer.recipes import DEFAULT_RECIPE, RECIPES, recipe_settings
 from ..workflows.fine_tune import fine_tune, resume_checkpoint
 from .arguments import DataArguments, command, parse_arguments
 
@@ -53,6 +54,15 @@ class ModelArguments:
 
 @dataclass
 class RunArguments:
+    recipe: str | None = field(
+        default=None,
+        metadata={
+            "help": f"A recipe by name (berxit.trainer.recipes): 'paper', '{DEFAULT_RECIPE}' (berxit's default) or "
+            "a step of the certainty head's ablation; sets every one of its settings (give it, or the settings, not "
+            "both).",
+            "choices": list(RECIPES),
+        },
+    )
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
@@ -66,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     model_args, data_args, run_args, training_args = parse_arguments(
         (ModelArguments, DataArguments, RunArguments, BerxitTrainingArguments), argv, "berxit-train"
     )
+    if run_args.recipe is not None:
+        apply_recipe(run_args.recipe, model_args, training_args, argv if argv is not None else sys.argv[1:])
     if training_args.max_steps <= 0 and training_args.num_train_epochs <= 0:  # nothing trained is no fine-tuned model
         raise ValueError(
             f"num_train_epochs: expected more than 0 (or --max_steps), got {training_args.num_train_epochs:g}."
@@ -116,6 +128,20 @@ def main(argv: list[str] | None = None) -> None:
         elif fit is not None:
             print(f"Certainty head: nothing to fit on {fit['examples']} held-out examples; kept as trained.")
         print(f"Fine-tuned model: {output_dir}")
+
+
+def apply_recipe(
+    name: str, model_args: ModelArguments, training_args: BerxitTrainingArguments, argv: list[str]
+) -> None:
+    """Sets every setting of recipe `name`; refuses a setting also given on its own (which would win is unclear)."""
+    settings = recipe_settings(name)
+    given = sorted(key for key in settings if f"--{key}" in argv or any(arg.startswith(f"--{key}=") for arg in argv))
+    if given:
+        raise ValueError(f"recipe: {name!r} sets {', '.join(given)} too; give the recipe or those settings, not both.")
+    model_args.certainty_inputs = settings.pop("certainty_inputs")
+    for key, value in settings.items():
+        setattr(training_args, key, value)
+    training_args.objective("all_exits")  # checked as the arguments check it
 
 
 if __name__ == "__main__":

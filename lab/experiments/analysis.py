@@ -13,6 +13,7 @@ import numpy as np
 from ...configuration_berxit import BerxitConfig
 from ...evaluation.operating_point import most_saved_within, within_drop
 from ...evaluation.records import ExitRecord
+from ...trainer.recipes import RECIPES
 from .definition import (
     CURVE_CLAIM_TASKS,
     DEEBERT_RULE,
@@ -21,7 +22,6 @@ from .definition import (
     MAX_DROP,
     MIN_SAVED,
     OUR_RULE,
-    RECIPES,
     TASKS,
     VARIANTS,
     record_file_name,

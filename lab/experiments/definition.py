@@ -16,24 +16,8 @@ OUR_RULE, DEEBERT_RULE = "certainty", "entropy"
 HYPERPARAMETERS = {"learning_rate": 2e-5, "batch_size": 8, "epochs": 3.0, "max_length": 128, "seed": 42}
 SST2_TRAIN_EXAMPLES = 8000  # SST-2 trains on this fixed subsample, to fit the grid on 2 CPU cores
 
-# The certainty head's ablation (#24): the paper's recipe and the changes tried, each as its changes to the paper's
-# recipe in the model's `certainty_inputs` and `BerxitTrainingArguments`' recipe settings (`berxit-experiments
-# --recipe NAME`; `make ablations` runs the same on the main job through berxit-train's flags). "combined_held_out"
-# won and is berxit's default; the GLUE grid reproduces the paper, so it trains "paper" unless told otherwise.
-RECIPES = {
-    "paper": {},
-    "answer": {"certainty_inputs": "pooled_and_answer"},
-    "distill": {"distillation_weight": 1.0, "distillation_temperature": 2.0},
-    "bce": {"certainty_loss": "bce"},
-    "agreement": {"certainty_target": "agreement"},
-    "head_only": {"certainty_gradient": "head"},
-    "equilibrium": {"gradient_equilibrium": True},
-    "held_out": {"certainty_holdout": 0.1},
-}
-RECIPES["combined"] = {**RECIPES["answer"], **RECIPES["distill"], **RECIPES["equilibrium"]}
-RECIPES["combined_agreement"] = {**RECIPES["combined"], **RECIPES["agreement"]}
-RECIPES["combined_agreement_head"] = {**RECIPES["combined_agreement"], **RECIPES["head_only"]}
-RECIPES["combined_held_out"] = {**RECIPES["combined_agreement_head"], **RECIPES["held_out"]}
+# The recipes it can train by are the product's, by name (`berxit.trainer.recipes`); the GLUE grid reproduces the
+# paper, so it trains "paper" unless told otherwise (`berxit-experiments --recipe NAME`).
 
 MAX_DROP = 1.0  # points: the drop an operating point may cost (its harm, certified by Learn then Test)
 CONFIDENCE = 0.9  # with which probability the operating point keeps MAX_DROP

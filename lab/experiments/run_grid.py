@@ -27,15 +27,15 @@ from transformers import (
 from transformers.utils import logging
 
 from ...artifacts.atomic_files import check_writable, write_text_atomic
-from ...configuration_berxit.config import PAPER_CERTAINTY_INPUTS
 from ...data import label_mean, load_task, packaged_backbone_dir, tokenize
 from ...evaluation import ExitRecord, find_operating_point, record_exits, rules_for, task_metrics
 from ...evaluation.records import collect_outputs, padded_batches
 from ...evaluation.risk_control import Promise
 from ...modeling_berxit import BerxitForSequenceClassification
 from ...trainer import BerxitTrainer, BerxitTrainingArguments
+from ...trainer.recipes import recipe_settings
 from ...trainer.strategies import exit_strategy
-from .definition import CONFIDENCE, MAX_DROP, RECIPES, record_file_name, run_file_name
+from .definition import CONFIDENCE, MAX_DROP, record_file_name, run_file_name
 
 logger = logging.get_logger(f"transformers.{__name__}")
 
@@ -97,12 +97,7 @@ def run_one(args, task_name: str, strategy: str) -> tuple[dict, dict[str, ExitRe
                 data_collator=DataCollatorWithPadding(tokenizer),
             )
         else:
-            # The recipe's changes to the paper's, whatever berxit's defaults are.
-            objective = {
-                **BerxitTrainingArguments.paper_recipe(),
-                "certainty_inputs": PAPER_CERTAINTY_INPUTS,
-                **RECIPES[args.recipe],
-            }
+            objective = recipe_settings(args.recipe)  # the recipe in full, whatever berxit's defaults are
             model_settings = {"certainty_inputs": objective.pop("certainty_inputs")}
             model = BerxitForSequenceClassification.from_pretrained_backbone(
                 backbone, num_labels=task.num_labels, exit_pooling=args.exit_pooling, **model_settings

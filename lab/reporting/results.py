@@ -13,6 +13,7 @@ from ...data.glue import GLUE_TASKS
 from ...evaluation.curves import static_depth_curve
 from ...reporting.plots import plot_curves
 from ...reporting.tables import markdown_table
+from ...trainer.recipes import RECIPES
 from ..experiments.analysis import (
     best_certainty_curve,
     claim_checks,
@@ -34,7 +35,6 @@ from ..experiments.definition import (
     MAX_DROP,
     MIN_SAVED,
     OUR_RULE,
-    RECIPES,
     RULES,
 )
 from .comparison_table import per_exit

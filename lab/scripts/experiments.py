@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ...artifacts.atomic_files import check_writable, write_text_atomic
 from ...scripts.arguments import command, parse_arguments
-from ..experiments.definition import HYPERPARAMETERS, RECIPES, SST2_TRAIN_EXAMPLES, TASKS, VARIANTS
+from ...trainer.recipes import RECIPES
+from ..experiments.definition import HYPERPARAMETERS, SST2_TRAIN_EXAMPLES, TASKS, VARIANTS
 from ..experiments.run_grid import run_experiments
 from ..reporting.results import render_report
 
@@ -59,7 +60,7 @@ class ExperimentArguments:
     recipe: str = field(
         default="paper",
         metadata={
-            "help": "How the exit strategies train (berxit.lab.experiments.definition.RECIPES): 'paper', or a "
+            "help": "How the exit strategies train (berxit.trainer.recipes.RECIPES): 'paper', or a "
             "change of the ablation; give it its own --results_dir.",
             "choices": list(RECIPES),
         },

@@ -7,9 +7,9 @@ from glue_data import GLUE_DIR, needs_glue
 
 from berxit.evaluation import ExitRecord
 from berxit.lab.experiments import analysis
-from berxit.lab.experiments.definition import RECIPES
 from berxit.lab.reporting import results as results_report
 from berxit.lab.scripts import compare_runs, experiments
+from berxit.trainer.recipes import RECIPES
 
 
 @needs_glue

@@ -174,6 +174,12 @@ CLI_ARGUMENTS = [
     (serving_speed.main, ["--model_dir", "x", "--export_dir", "y", "--repeats", "0"], "repeats: expected at least 1"),
     (train.main, ["--output_dir", "x", "--num_train_epochs", "0"], "num_train_epochs: expected more than 0"),
     (
+        train.main,
+        ["--output_dir", "x", "--recipe", "bce", "--certainty_loss", "mse"],
+        "recipe: 'bce' sets certainty_loss too; give the recipe or those settings, not both",
+    ),
+    (train.main, ["--output_dir", "x", "--recipe", "best"], "recipe: invalid choice|argument --recipe"),
+    (
         predict.main,
         ["--model_dir", "x", "--input", "x.csv", "--output", "o.csv", "--text_column", "a", "--text_pair_column", "a"],
         "text_pair_column: 'a' is also the text_column",

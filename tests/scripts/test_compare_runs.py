@@ -11,25 +11,14 @@ from cli_helpers import one_line_error, train_args
 from berxit import BerxitForSequenceClassification
 from berxit.lab.scripts import compare_runs
 from berxit.scripts import export, sweep, train
+from berxit.trainer.recipes import recipe_settings
 
 
 def assert_one_line_error(capsys, main, argv, expected: str) -> None:
     assert re.search(expected, one_line_error(capsys, main, argv))
 
 
-PAPER = [
-    "--certainty_inputs",
-    "pooled",
-    "--certainty_target",
-    "correct",
-    "--certainty_gradient",
-    "backbone",
-    "--distillation_weight",
-    "0",
-    "--no_gradient_equilibrium",
-    "--certainty_holdout",
-    "0",
-]
+PAPER = ["--recipe", "paper"]  # by name: berxit.trainer.recipes
 RECIPE = [
     "--certainty_inputs",
     "pooled_and_answer",
@@ -70,7 +59,12 @@ def test_a_recipe_is_trained_recorded_and_compared(tiny_bert, reviews_csv, tmp_p
     }
     assert run["train_examples"] == 54  # 72 training reviews (90 less test and validation), a quarter held out
     assert run["certainty_fit"]["examples"] == 18  # and the head fitted on that quarter once training ended
-    assert "certainty_fit" not in json.loads((paper / "berxit_run.json").read_text())  # nothing held out, no fit
+    paper_run = json.loads((paper / "berxit_run.json").read_text())
+    assert "certainty_fit" not in paper_run  # nothing held out, no fit
+    assert paper_run["objective"] == {
+        key: value for key, value in recipe_settings("paper").items() if key != "certainty_inputs"
+    }
+    assert BerxitForSequenceClassification.from_pretrained(paper).config.certainty_inputs == "pooled"
     output = tmp_path / "compared" / "table.md"
     output.parent.mkdir()
     argv = ["--runs", str(paper), "--output", str(output)]

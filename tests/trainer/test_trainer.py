@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 from transformers import EvalPrediction, TrainerCallback
 
 from berxit import (
+    BerxitConfig,
     BerxitForSequenceClassification,
     BerxitMetrics,
     BerxitObjective,
@@ -17,6 +18,7 @@ from berxit import (
 from berxit.evaluation.certainty_fit import fit_linear_head
 from berxit.evaluation.records import record_certainty_features
 from berxit.modeling_berxit.losses import certainty_targets
+from berxit.trainer.recipes import DEFAULT_RECIPE, recipe_settings
 
 
 def random_dataset(size: int, num_labels: int = 3, length: int = 8, seed: int = 0) -> list[dict]:
@@ -156,6 +158,9 @@ def test_the_arguments_recipe_reaches_every_step(tmp_path):
     )
     assert defaults.certainty_holdout == 0.1
     assert BerxitTrainingArguments.paper_recipe() == {**BerxitObjective().settings(), "certainty_holdout": 0.0}
+    default = recipe_settings(DEFAULT_RECIPE)  # berxit's defaults are the recipe of that name, in full
+    assert default.pop("certainty_inputs") == BerxitConfig(backbone_config={"model_type": "bert"}).certainty_inputs
+    assert defaults.recipe() == default
     changes = dict(certainty_target="agreement", certainty_loss="bce", gradient_equilibrium=False)
     args = make_args(tmp_path, distillation_weight=0.5, **changes)
     assert args.objective("final_exit") == BerxitObjective(

@@ -62,6 +62,15 @@ class ExitRecord:
                 logits, certainties = arrays["exit_logits"], arrays["certainties"]
         except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as error:
             raise ValueError(f"{path}: not a complete berxit record ({error}); run berxit-sweep again.") from None
+        if (
+            logits.ndim != 3
+            or certainties.shape != logits.shape[:2]
+            or (labels is not None and len(labels) != len(logits))
+        ):
+            raise ValueError(f"{path}: its arrays disagree in shape (not a berxit record); run berxit-sweep again.")
+        for name, values in (("exit logits", logits), ("certainties", certainties)):
+            if not np.isfinite(values).all():  # a replay would choose thresholds on NaN and say nothing
+                raise ValueError(f"{path}: its {name} are not all finite numbers; run berxit-sweep again.")
         return cls(torch.from_numpy(logits).float(), torch.from_numpy(certainties).float(), labels)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..data.tokenizer import shortened
+
 
 def checked_texts(texts: Iterable[str], text_pairs: Iterable[str] | None) -> tuple[list[str], list[str] | None]:
     """The texts (and pairs) as lists: any iterable, a generator too; an empty one or a non-text is refused."""
@@ -39,8 +41,8 @@ def encoded_batches(
     for start in range(0, len(texts), batch_size):
         pairs = None if text_pairs is None else text_pairs[start : start + batch_size]
         yield tokenizer(
-            texts[start : start + batch_size],
-            pairs,
+            shortened(tokenizer, texts[start : start + batch_size], max_length),
+            shortened(tokenizer, pairs, max_length),
             truncation=True,
             max_length=max_length,
             padding=True,

@@ -75,3 +75,21 @@ def test_the_input_is_never_the_output(capsys, tmp_path, monkeypatch):
     argv = ["--model_dir", "x", "--input", "reviews.csv", "--output", "./reviews.csv", "--overwrite"]
     assert "output: ./reviews.csv is the input" in one_line_error(capsys, predict.main, argv)
     assert (tmp_path / "reviews.csv").read_text() == "text\na fine film\n"
+
+
+@pytest.mark.parametrize(
+    "text", ["a fine film , " * 200_000, "x" * 500_000, "short"], ids=["words", "one word", "short"]
+)
+def test_a_huge_text_is_cut_before_tokenizing_to_the_same_tokens(minilm_dir, text):
+    from transformers import AutoTokenizer
+
+    from berxit.data.tokenizer import shortened
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    (cut,) = shortened(tokenizer, [text], 128)
+    assert len(cut) <= 128 * 64 or cut == text
+    whole = tokenizer(text, truncation=True, max_length=128)["input_ids"]
+    assert tokenizer(cut, truncation=True, max_length=128)["input_ids"] == whole
+    premise, hypothesis = shortened(tokenizer, ["a premise"], 128), shortened(tokenizer, [text], 128)
+    pair = tokenizer(premise, hypothesis, truncation=True, max_length=128)["input_ids"]
+    assert pair == tokenizer(["a premise"], [text], truncation=True, max_length=128)["input_ids"]

@@ -36,7 +36,8 @@ def shortened(tokenizer, texts: list[str] | None, max_length: int | None) -> lis
         if len(text) > limit:
             space = text.rfind(" ", 0, limit)
             prefix = text[: space if space > 0 else limit]
-            if len(tokenizer(prefix, add_special_tokens=False)["input_ids"]) > max_length:
+            tokens = tokenizer(prefix, add_special_tokens=False, truncation=True, max_length=max_length + 1)
+            if len(tokens["input_ids"]) > max_length:
                 text = prefix
         kept.append(text)
     return kept

@@ -121,11 +121,9 @@ def read_table(path: Path, argument: str) -> tuple[list[str], list[dict]]:
 def _lines(path: Path, argument: str) -> Iterator[tuple[int, str]]:
     """Each line of `path` with its line end, numbered from 1: split where a line ends (`\\n`, `\\r\\n`, `\\r`)
     and nowhere else (a cell may hold U+2028, U+0085 or a form feed), decoded as UTF-8."""
-    number = 0
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:
-            for number, line in enumerate(file, 1):  # noqa: B007 (the count names the line of a decoding error)
-                yield number, line
+            yield from enumerate(file, 1)
     except UnicodeDecodeError:
         offset, byte, line = _first_undecodable(path)
         raise ValueError(

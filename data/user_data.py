@@ -109,7 +109,7 @@ def check_texts(texts: Iterable, argument: str, where: str) -> None:
         itertools.islice((row for row, text in enumerate(texts) if not isinstance(text, str) or not text.strip()), 10)
     )
     if empty:
-        raise ValueError(f"{argument}: rows {empty[:10]} of {where} hold no text.")
+        raise ValueError(f"{argument}: rows {empty} of {where} hold no text.")
 
 
 @dataclass

@@ -99,12 +99,13 @@ def open_data_file(path: Path, argument: str) -> DataFile:
         raise ValueError(f"{argument}: {path} is a folder; expected a data file ({', '.join(DATA_FILE_SUFFIXES)}).")
     if not path.is_file():
         raise FileNotFoundError(f"{argument}: no such file {path}.")
-    columns: dict[str, None] | None = None
-    count = 0
+    columns: dict[str, None] = {}
+    read_any, count = False, 0
     for names, row in _rows(path, argument):
-        columns = {**(columns or {}), **dict.fromkeys(names)}
+        read_any = True
+        columns.update(dict.fromkeys(names))
         count += row is not None
-    if columns is None:
+    if not read_any:
         raise ValueError(f"{argument}: {path} is empty.")
     if not count:
         what = "no records" if path.suffix.lower() in (".json", ".jsonl") else "a header and no rows"

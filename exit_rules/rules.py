@@ -291,6 +291,8 @@ class FinalLayer(ExitRule):
         return certainty > math.inf  # (rows,) all False, numpy or torch
 
 
+NO_EARLY_EXIT = "none"  # `rule=` for the plain model's answers and cost: every example runs every layer
+
 _said_uncertified: set[str] = set()
 
 
@@ -302,7 +304,12 @@ def uncertified(config) -> bool:
 def make_exit_rule(
     config, rule: str | None = None, threshold: float | list[float] | None = None, patience: int | None = None
 ) -> ExitRule:
-    """Builds a fresh rule from `early_exit_forward`'s arguments, falling back to the config's operating point."""
+    """Builds a fresh rule from `early_exit_forward`'s arguments, falling back to the config's operating point
+    (`rule="none"`: no early exit, the last layer answers every example)."""
+    if rule == NO_EARLY_EXIT:
+        if threshold is not None or patience is not None:
+            raise ValueError(f"rule: the {NO_EARLY_EXIT!r} rule takes no threshold or patience.")
+        return FinalLayer(NO_EARLY_EXIT, config.num_hidden_layers)
     cls = check_rule_applies(config, config.exit_rule if rule is None else rule)
     given = {"threshold": threshold, "patience": patience}
     for argument, value in given.items():

@@ -17,20 +17,17 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from transformers.utils.logging import tqdm
 
 from ..artifacts.atomic_files import check_writable, sha256_file
 from ..data.tokenizer import load_tokenizer
 from ..data.user_data import open_texts
 from ..exit_rules.rules import EXIT_RULES
-from ..modeling_berxit import BerxitForSequenceClassification
-from ..onnx_runtime.runner import OnnxBerxitModel
 from ..serving.file_predictions import CHUNK_ROWS, COLUMNS, predict_file
+from ..serving.loading import RUNTIMES, load_for_serving
 from .arguments import command, parse_arguments
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
-RUNTIMES = ("pytorch", "onnxruntime")
 
 
 @dataclass
@@ -115,12 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     if taken:
         raise ValueError(f"input: its columns {taken} would be overwritten by the predictions; rename them.")
     tokenizer = load_tokenizer(args.model_dir, "model_dir")
-    if args.runtime == "onnxruntime":
-        model = OnnxBerxitModel(args.model_dir, quantized=args.quantized)
-    else:
-        model = BerxitForSequenceClassification.from_pretrained(args.model_dir).eval()
-        if torch.cuda.is_available():
-            model.cuda()
+    model = load_for_serving(args.model_dir, runtime=args.runtime, quantized=args.quantized)
     settings = dict(
         batch_size=args.batch_size,
         max_length=args.max_length,

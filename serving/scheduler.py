@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..exit_rules.rules import make_exit_rule
@@ -51,9 +51,10 @@ class RowSteps(Protocol):
 class Waiting:
     """One example between layers."""
 
-    index: int  # its place in the input
+    index: Any  # its place in the input (the server's: its request and place there)
     hidden_states: Any  # (length, hidden): its real tokens only
     rule_state: dict[str, Any] = field(default_factory=dict)  # its row of the exit rule's state
+    arrived: float = 0.0  # when it joined the first layer (the server's clock; unused on a file)
 
 
 class LayerQueueScheduler:
@@ -137,12 +138,12 @@ class LayerQueueScheduler:
             if layer == 0:
                 taken, queues[0][: self.batch_size] = queues[0][: self.batch_size], []
             else:
-                taken = self._take(queues[layer])
-            yield from self._step(layer, taken, queues)
+                taken = self.take(queues[layer])
+            yield from self.step(layer, taken, queues)
 
-    def _take(self, queue: list[Waiting]) -> list[Waiting]:
+    def take(self, queue: list[Waiting], around: int = 0) -> list[Waiting]:
         """Removes and returns up to `batch_size` rows of `queue` that pad least together, among the runs of rows
-        next to each other in length that hold the oldest row."""
+        next to each other in length that hold the row at position `around` (the oldest: the first)."""
         size = self.batch_size
         if len(queue) <= size:
             taken = queue[:]
@@ -151,7 +152,7 @@ class LayerQueueScheduler:
         order = sorted(range(len(queue)), key=lambda position: len(queue[position].hidden_states))
         lengths = [len(queue[position].hidden_states) for position in order]
         sums = [0, *itertools.accumulate(lengths)]
-        oldest = order.index(0)
+        oldest = order.index(around)
         starts = range(max(0, oldest - size + 1), min(oldest, len(queue) - size) + 1)
         start = min(starts, key=lambda s: size * lengths[s + size - 1] - (sums[s + size] - sums[s]))  # padding
         chosen = set(order[start : start + size])
@@ -159,7 +160,7 @@ class LayerQueueScheduler:
         queue[:] = [item for position, item in enumerate(queue) if position not in chosen]
         return taken
 
-    def _step(self, layer: int, taken: list[Waiting], queues: list[list[Waiting]]):
+    def step(self, layer: int, taken: list[Waiting], queues: list[list[Waiting]]):
         """Runs `layer` on `taken`; yields the answers of those who exit, queues the rest at the next layer."""
         rows, logits, certainty = self.steps.run_rows(layer, [item.hidden_states for item in taken])
         states = [item.rule_state for item in taken]
@@ -171,4 +172,4 @@ class LayerQueueScheduler:
                 yield item.index, (logits[row], layer + 1, certainty[row])
             else:
                 kept = {key: value[row] for key, value in state.items()}
-                queues[layer + 1].append(Waiting(item.index, rows[row], kept))
+                queues[layer + 1].append(replace(item, hidden_states=rows[row], rule_state=kept))

@@ -42,6 +42,8 @@ from .settings import ServerSettings
 
 logger = logging.getLogger(__name__)
 
+# Requests this short are tokenized on the event loop: handing them to a thread would cost more than they do.
+INLINE_CHARACTERS = 4096
 REFUSALS = {status: {"model": ErrorBody} for status in (400, 401, 413, 422, 429)}
 # What a wrong field's value should have been, for the one-line 422 (pydantic's own words list every union member).
 EXPECTED = {
@@ -95,7 +97,10 @@ class ServedModel:
 
     async def answer(self, request: Request, texts: Texts, *, truncate: bool, truncate_field: str) -> list[Answer]:
         """Each input's answer, once the last one exits; the inputs are dropped if the client goes away."""
-        batch = await run_in_threadpool(self.encode, texts, truncate=truncate, truncate_field=truncate_field)
+        if sum(map(len, texts.texts)) + sum(map(len, texts.pairs or [])) <= INLINE_CHARACTERS:
+            batch = self.encode(texts, truncate=truncate, truncate_field=truncate_field)
+        else:
+            batch = await run_in_threadpool(self.encode, texts, truncate=truncate, truncate_field=truncate_field)
         loop = asyncio.get_running_loop()
         answers = [loop.create_future() for _ in texts.texts]
 

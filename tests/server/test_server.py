@@ -259,3 +259,22 @@ def test_berxit_serve_refuses_bad_arguments_in_one_line(text_model_dir, capsys):
         capsys, serve_cli.main, [*base, "--max_input_length", str(10**6)]
     )
     assert "quantized:" in one_line_error(capsys, serve_cli.main, [*base, "--quantized"])
+
+
+def test_an_onnx_export_is_served_as_predict_answers_it(tmp_path, minilm_classifier):
+    from berxit.onnx_runtime.export_graphs import export_onnx
+    from berxit.onnx_runtime.runner import OnnxBerxitModel
+
+    model = BerxitForSequenceClassification.from_pretrained(minilm_classifier).eval()
+    model.save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(minilm_classifier).save_pretrained(tmp_path)
+    export_onnx(model, tmp_path / "onnx")
+    sent = texts(24, seed=3)
+    expected = predict(OnnxBerxitModel(tmp_path), AutoTokenizer.from_pretrained(tmp_path), sent, show_progress=False)
+    with serve(tmp_path, "--runtime", "onnxruntime") as server_:
+        got = requests.post(f"{server_.url}/predict", json={"inputs": sent[:8]}).json()
+        got += requests.post(f"{server_.url}/predict", json={"inputs": sent[8:][:8]}).json()
+        got += requests.post(f"{server_.url}/predict", json={"inputs": sent[16:]}).json()
+        assert requests.get(f"{server_.url}/info").json()["runtime"] == "onnxruntime"
+    assert [labels[0]["label"] for labels in got] == [answer["label"] for answer in expected]
+    assert [labels[0]["exit_layer"] for labels in got] == [answer["exit_layer"] for answer in expected]

@@ -8,7 +8,8 @@ model answers at its saved operating point unless `--rule`/`--threshold`/`--pati
 per layer so that every layer call runs a full batch of rows of similar length (`berxit.serving.LayerQueueScheduler`).
 The input is read as it goes and answered a chunk at a time, so memory does not grow with it; the output (`.csv` or
 `.jsonl`) is written whole or not at all, an existing file is replaced only with `--overwrite`, and a killed run goes
-on with `--resume` (`berxit.serving.file_predictions`).
+on with `--resume` (`berxit.serving.file_predictions`). `torchrun --nproc_per_node N -m berxit.scripts.predict ...`
+(or `accelerate launch`) shares the chunks among N processes and writes the same output (`berxit.serving.sharding`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..data.user_data import open_texts
 from ..exit_rules.rules import EXIT_RULES
 from ..serving.file_predictions import CHUNK_ROWS, COLUMNS, predict_file
 from ..serving.loading import RUNTIMES, load_for_serving
+from ..serving.sharding import Shards
 from .arguments import command, parse_arguments
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
@@ -132,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
         "chunk_rows": args.chunk_rows,
         **settings,
     }
-    with tqdm(total=rows.num_rows, desc="Predicting", unit="row", dynamic_ncols=True) as bar:
+    shards = Shards.from_environment()  # several processes under torchrun / accelerate launch
+    bar = tqdm(total=rows.num_rows, desc="Predicting", unit="row", dynamic_ncols=True, disable=not shards.writes)
+    with bar:
         summary = predict_file(
             model,
             tokenizer,
@@ -146,8 +150,12 @@ def main(argv: list[str] | None = None) -> None:
             overwrite=args.overwrite,
             chunk_rows=args.chunk_rows,
             progress=bar.update,
+            shards=shards,
             **settings,
         )
+    shards.close()
+    if not shards.writes:
+        return
     print(
         f"{summary.rows} predictions written to {args.output} (average exit layer {summary.average_exit_layer:.2f} "
         f"of {model.config.num_hidden_layers})."

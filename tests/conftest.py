@@ -84,3 +84,27 @@ def text_model_dir(tmp_path_factory, minilm_dir):
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def minilm_classifier(tmp_path_factory, minilm_dir):
+    """The packaged MiniLM with fresh exits, sharpened so that texts exit at different layers, saved at an
+    operating point with named labels."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from berxit import BerxitForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("minilm_classifier")
+    torch.manual_seed(0)
+    model = BerxitForSequenceClassification.from_pretrained_backbone(
+        minilm_dir, num_labels=2, id2label={0: "rotten", 1: "fresh"}, label2id={"rotten": 0, "fresh": 1}
+    )
+    with torch.no_grad():
+        for exit_ in model.base_model.exits:
+            exit_.classifier.weight.mul_(30.0)
+        model.base_model.certainty_head.classifier.weight.mul_(30.0)
+    model.config.exit_rule, model.config.exit_threshold = "certainty", 0.9
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(folder)
+    return folder

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-import torch
 from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 from server_process import serve_slowly
@@ -28,25 +27,6 @@ WORDS = "a good great fine bad awful dull film plot acting score long short".spl
 def texts(count: int, seed: int = 0) -> list[str]:
     generator = random.Random(seed)
     return [" ".join(generator.choices(WORDS, k=generator.randint(1, 60))) for _ in range(count)]
-
-
-@pytest.fixture(scope="module")
-def minilm_classifier(tmp_path_factory, minilm_dir):
-    """The packaged MiniLM with fresh exits, sharpened so that texts exit at different layers, saved at an
-    operating point with named labels."""
-    folder = tmp_path_factory.mktemp("minilm_classifier")
-    torch.manual_seed(0)
-    model = BerxitForSequenceClassification.from_pretrained_backbone(
-        minilm_dir, num_labels=2, id2label={0: "rotten", 1: "fresh"}, label2id={"rotten": 0, "fresh": 1}
-    )
-    with torch.no_grad():
-        for exit_ in model.base_model.exits:
-            exit_.classifier.weight.mul_(30.0)
-        model.base_model.certainty_head.classifier.weight.mul_(30.0)
-    model.config.exit_rule, model.config.exit_threshold = "certainty", 0.9
-    model.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(minilm_dir).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

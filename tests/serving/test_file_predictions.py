@@ -3,6 +3,7 @@ with SIGKILL goes on with --resume and ends with the same bytes as an uninterrup
 is refused naming what changed."""
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -89,3 +90,21 @@ def test_a_resume_made_another_way_is_refused_naming_what_changed(capsys, tmp_pa
     assert "has no partial run to go on from" in one_line_error(
         capsys, predict.main, [*command(text_model_dir, reviews, fresh)[3:], "--resume"]
     )
+
+
+def test_two_torchrun_processes_write_the_bytes_of_one(tmp_path, text_model_dir):
+    """torchrun with 2 CPU processes (gloo) shares the chunks and writes one output, byte for byte the one process's."""
+    rows = [{"id": i, "text": f"review {i} " + "word " * (i % 23)} for i in range(150)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    common = ["--model_dir", str(text_model_dir), "--input", str(source), "--chunk_rows", "16", "--batch_size", "4"]
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    subprocess.run([sys.executable, "-m", "berxit.scripts.predict", *common, "--output", str(one)], check=True)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    subprocess.run(
+        [*launcher, "-m", "berxit.scripts.predict", *common, "--output", str(two)],
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert two.read_bytes() == one.read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl", "one.csv", "two.csv"]

@@ -1,0 +1,1 @@
+"""berxit inside other frameworks' pipelines: Ray Data (`integrations.ray.BerxitPredictor`)."""

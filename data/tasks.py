@@ -37,6 +37,7 @@ def hub_dataset(dataset: str) -> tuple[str, str | None] | None:
 
 def load_task(
     dataset: str = "rotten_tomatoes",
+    *,
     glue_dir: str | None = None,
     text_column: str = "text",
     text_pair_column: str | None = None,
@@ -57,7 +58,13 @@ def load_task(
         task = glue(dataset.split("/", 1)[1], glue_dir, validation_fraction)
     else:
         task = load_file_or_hub_dataset(
-            dataset, text_column, text_pair_column, label_column, num_labels, validation_fraction, task_type
+            dataset,
+            text_column,
+            text_pair_column,
+            label_column=label_column,
+            num_labels=num_labels,
+            validation_fraction=validation_fraction,
+            task_type=task_type,
         )
     if metric is not None:
         task.metric = metric

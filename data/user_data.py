@@ -27,6 +27,7 @@ def load_file_or_hub_dataset(
     dataset: str,
     text_column: str,
     text_pair_column: str | None,
+    *,
     label_column: str,
     num_labels: int | None,
     validation_fraction: float,

@@ -54,8 +54,9 @@ class ExitRecord:
         write_bytes_atomic(path, content.getvalue())  # whole or not at all
 
     @classmethod
-    def load(cls, path: str | Path) -> ExitRecord:
-        """A record `save` wrote; anything else (a truncated or foreign file) is refused naming the file."""
+    def load(cls, path: str | Path, config=None) -> ExitRecord:
+        """A record `save` wrote; anything else (a truncated or foreign file, or with `config` a record of a model
+        with other layers or labels) is refused naming the file."""
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 labels = torch.from_numpy(arrays["labels"]) if "labels" in arrays else None
@@ -71,6 +72,11 @@ class ExitRecord:
         for name, values in (("exit logits", logits), ("certainties", certainties)):
             if not np.isfinite(values).all():  # a replay would choose thresholds on NaN and say nothing
                 raise ValueError(f"{path}: its {name} are not all finite numbers; run berxit-sweep again.")
+        if config is not None and logits.shape[1:] != (config.num_hidden_layers, config.num_labels):
+            raise ValueError(
+                f"{path}: it records {logits.shape[1]} layers of {logits.shape[2]} outputs, the model has "
+                f"{config.num_hidden_layers} of {config.num_labels}; run berxit-sweep again."
+            )
         return cls(torch.from_numpy(logits).float(), torch.from_numpy(certainties).float(), labels)
 
 

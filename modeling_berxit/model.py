@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import pickle
 from typing import Any
 
 import torch
@@ -183,6 +184,12 @@ class BerxitPreTrainedModel(PreTrainedModel):
                 f"pretrained_model_name_or_path: the weights in {pretrained_model_name_or_path} cannot be read "
                 f"(truncated, empty or not safetensors: {error})."
             ) from error
+        except pickle.UnpicklingError:  # torch.load(weights_only=True) met more than tensors
+            raise OSError(
+                f"pretrained_model_name_or_path: the pickled weights in {pretrained_model_name_or_path} hold objects "
+                "other than tensors, which berxit does not unpickle (they could run code); save the model as "
+                "safetensors where you trust it (model.save_pretrained(folder))."
+            ) from None
         except RuntimeError as error:
             if "ignore_mismatched_sizes" not in str(error):
                 raise
@@ -606,7 +613,10 @@ def _check_ids(name: str, ids: torch.Tensor, size: int, size_name: str) -> None:
     """Ids outside an embedding table would fail deep inside it with an IndexError; say which argument instead."""
     low, high = int(ids.min()), int(ids.max())
     if low < 0 or high >= size:
-        raise ValueError(f"{name}: ids must lie in [0, {size_name}={size}), got values from {low} to {high}.")
+        raise ValueError(
+            f"{name}: ids must lie in [0, {size_name}={size}), got values from {low} to {high} (do the tokenizer "
+            "and the model agree?)."
+        )
 
 
 def _trim_padding(

@@ -51,7 +51,7 @@ Each rule's setting was chosen on validation; the metric is {metric}.
 
 
 def model_card(
-    run_info: dict, operating: dict, results_markdown: str, config, repo: str, license: str, language: str
+    run_info: dict, operating: dict, results_markdown: str, *, config, repo: str, license: str, language: str
 ) -> ModelCard:
     """The card of a model trained as `run_info` says, serving at `operating` (from berxit-sweep)."""
     metric, rule, promise = operating["metric"], operating["rule"], operating["promise"]

@@ -15,6 +15,7 @@ def plot_curves(
     curves: dict[str, list[dict]],
     final: dict,
     metric: str,
+    *,
     path: str | Path,
     title: str,
     operating_points: dict[str, dict] | None = None,

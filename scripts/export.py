@@ -79,14 +79,14 @@ def main(argv: list[str] | None = None) -> None:
         model_dir,
         sweep_dir,
         export_dir,
-        repo,
-        args.license,
-        args.language,
-        args.overwrite,
-        args.onnx,
-        args.quantize,
-        task,
-        max_length,
+        repo=repo,
+        license=args.license,
+        language=args.language,
+        overwrite=args.overwrite,
+        onnx=args.onnx,
+        quantize=args.quantize,
+        task=task,
+        max_length=max_length,
     )
     print((sweep_dir / "summary.md").read_text())
     if args.quantize:

@@ -113,13 +113,13 @@ def main(argv: list[str] | None = None) -> None:
         model_dir,
         task,
         data_args.max_length,
-        output_dir,
-        args.promise,
-        args.rule,
-        args.batch_size,
-        run_info["weights_sha256"],
-        calibration,
-        calibration_name,
+        output_dir=output_dir,
+        promise=args.promise,
+        rule=args.rule,
+        batch_size=args.batch_size,
+        weights_sha256=run_info["weights_sha256"],
+        calibration=calibration,
+        calibration_name=calibration_name,
     )
     print((output_dir / "summary.md").read_text(encoding="utf-8"))
     print(f"Curve: {plot}")

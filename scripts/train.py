@@ -109,12 +109,12 @@ def main(argv: list[str] | None = None) -> None:
             task,
             model_args.model_name_or_path,
             training_args,
-            data_args.max_length,
-            output_dir,
-            resume,
-            run_info,
-            model_args.exit_pooling,
-            model_args.certainty_inputs,
+            max_length=data_args.max_length,
+            output_dir=output_dir,
+            resume=resume,
+            run_info=run_info,
+            exit_pooling=model_args.exit_pooling,
+            certainty_inputs=model_args.certainty_inputs,
         )
     except BaseException:
         if created and output_dir.is_dir() and not any(output_dir.iterdir()):

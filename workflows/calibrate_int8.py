@@ -26,6 +26,7 @@ def calibrate_int8(
     graphs: Path,
     config,
     task: TaskData,
+    *,
     tokenizer,
     max_length: int,
     operating: dict,

@@ -32,6 +32,7 @@ def export_run(
     model_dir: Path,
     sweep_dir: Path,
     export_dir: Path,
+    *,
     repo: str,
     license: str,
     language: str,
@@ -65,7 +66,13 @@ def export_run(
     # Nothing local goes out: the backbone config names the base model's Hub id, or nothing.
     model.config.backbone_config._name_or_path = run_info["base_model"] or ""
     card = model_card(
-        run_info, operating, (sweep_dir / "summary.md").read_text(), model.config, repo, license, language
+        run_info,
+        operating,
+        (sweep_dir / "summary.md").read_text(),
+        config=model.config,
+        repo=repo,
+        license=license,
+        language=language,
     )
 
     def write(folder: Path) -> None:
@@ -78,9 +85,17 @@ def export_run(
         if quantize == "int8":
             quantize_int8(folder / ONNX_FOLDER, folder / ONNX_INT8_FOLDER)
             fp32_test = sweep_dir / "record_test.npz"  # the sweep's, for the table against fp32
-            fp32_test = ExitRecord.load(fp32_test) if fp32_test.is_file() else None
+            fp32_test = ExitRecord.load(fp32_test, model.config) if fp32_test.is_file() else None
             graphs = folder / ONNX_INT8_FOLDER
-            calibrate_int8(graphs, model.config, task, tokenizer, max_length, operating, fp32_test)
+            calibrate_int8(
+                graphs,
+                model.config,
+                task,
+                tokenizer=tokenizer,
+                max_length=max_length,
+                operating=operating,
+                fp32_test=fp32_test,
+            )
         (folder / MARKER).write_text(json.dumps(operating, indent=2))
 
     replace_folder_atomic(export_dir, write)

@@ -41,6 +41,7 @@ def fine_tune(
     task: TaskData,
     model_name_or_path: str | None,
     training_args: BerxitTrainingArguments,
+    *,
     max_length: int,
     output_dir: Path,
     resume: str | None,

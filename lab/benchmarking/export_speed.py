@@ -34,6 +34,7 @@ def serving_speed(
     export_dir: Path,
     tokenizer,
     texts: list[str],
+    *,
     text_pairs: list[str] | None,
     labels: list,
     metric: str,

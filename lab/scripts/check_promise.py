@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError(f"sweep_dir: {sweep_dir} holds no {', '.join(missing)}; run berxit-sweep first.")
     operating = read_json(sweep_dir / "operating_point.json", "sweep_dir")
     config = BerxitConfig.from_pretrained(model_dir)
-    record = pooled([ExitRecord.load(sweep_dir / name) for name in RECORDS])
+    record = pooled([ExitRecord.load(sweep_dir / name, config) for name in RECORDS])
     rows = check_promise(config, record, operating["metric"], args.promise, args.draws, args.seed)
     table = markdown_table(rows)
     title = (

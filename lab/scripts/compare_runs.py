@@ -81,8 +81,8 @@ def folder_run(folder: Path, train_examples: int) -> tuple[dict, object, dict[st
     missing = [split for split in ("validation", "test") if not (sweep / f"record_{split}.npz").is_file()]
     if missing:
         raise ValueError(f"runs: {folder} has no sweep records of {', '.join(missing)}; run berxit-sweep.")
-    records = {split: ExitRecord.load(sweep / f"record_{split}.npz") for split in ("validation", "test")}
     model = BerxitForSequenceClassification.from_pretrained(folder)
+    records = {split: ExitRecord.load(sweep / f"record_{split}.npz", model.config) for split in ("validation", "test")}
     tokenizer = load_tokenizer(folder, "runs")
     splits = DatasetDict(validation=task.splits["validation"], test=task.splits["test"])
     if train_examples:

@@ -66,13 +66,13 @@ def main(argv: list[str] | None = None) -> None:
         export_dir,
         tokenizer,
         test["text"],
-        pairs,
-        test["label"],
-        task.metric,
-        data_args.max_length,
-        args.batch_size,
-        args.repeats,
-        args.threads,
+        text_pairs=pairs,
+        labels=test["label"],
+        metric=task.metric,
+        max_length=data_args.max_length,
+        batch_size=args.batch_size,
+        repeats=args.repeats,
+        threads=args.threads,
     )
     table = (
         f"# Serving the {task.name} test split ({len(test)} examples, batch {args.batch_size}, "

@@ -194,3 +194,33 @@ def test_bad_cli_arguments_are_one_line_naming_the_argument(capsys, tmp_path, mo
     err = one_line_error(capsys, main, argv)
     assert re.search(message, err), err
     assert not (tmp_path / "x").exists()
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("unpickled",))
+
+
+def test_pickled_weights_holding_code_are_refused_in_one_line(capsys, tmp_path, text_model_dir):
+    model_dir = tmp_path / "model"
+    shutil.copytree(text_model_dir, model_dir)
+    (model_dir / "model.safetensors").unlink()
+    torch.save({"weight": _RunsCode()}, model_dir / "pytorch_model.bin")
+    argv = ["--model_dir", str(model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "o.csv")]
+    (tmp_path / "in.txt").write_text("a good film\n")
+    err = one_line_error(capsys, predict.main, argv)
+    assert "pickled weights" in err and "safetensors" in err and "weights_only" not in err
+    assert "unpickled" not in capsys.readouterr().out and not (tmp_path / "o.csv").exists()
+
+
+def test_a_record_of_another_layer_count_is_refused_by_name(capsys, tmp_path, finished_run):
+    from berxit.evaluation.records import ExitRecord
+    from berxit.lab.scripts import check_promise
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(finished_run, model_dir)
+    path = model_dir / "sweep" / "record_test.npz"
+    record = ExitRecord.load(path)
+    ExitRecord(record.exit_logits[:, 1:], record.certainties[:, 1:], record.labels).save(path)
+    err = one_line_error(capsys, check_promise.main, ["--model_dir", str(model_dir), "--draws", "2"])
+    assert "record_test.npz: it records 2 layers" in err and "run berxit-sweep again" in err

@@ -45,8 +45,9 @@ def read_json(path: str | os.PathLike, argument: str) -> dict:
 
 
 def default_mode(path: Path, folder: bool = False) -> int:
-    """The permissions a new file or folder gets under the umask, or the ones `path` already has."""
-    if path.exists():
+    """The permissions a new file or folder gets under the umask, or the ones `path` already has (read without
+    following a link: a link to a device such as /dev/full lends it nothing)."""
+    if not path.is_symlink() and (path.is_dir() if folder else path.is_file()):
         return path.stat().st_mode & 0o7777
     umask = os.umask(0)
     os.umask(umask)

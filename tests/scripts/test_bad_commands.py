@@ -224,3 +224,18 @@ def test_a_record_of_another_layer_count_is_refused_by_name(capsys, tmp_path, fi
     ExitRecord(record.exit_logits[:, 1:], record.certainties[:, 1:], record.labels).save(path)
     err = one_line_error(capsys, check_promise.main, ["--model_dir", str(model_dir), "--draws", "2"])
     assert "record_test.npz: it records 2 layers" in err and "run berxit-sweep again" in err
+
+
+def test_an_output_linked_to_a_device_becomes_a_file_with_the_umask_mode(tmp_path, text_model_dir):
+    import os
+
+    (tmp_path / "in.txt").write_text("a good film\n")
+    link = tmp_path / "o.csv"
+    link.symlink_to("/dev/full")
+    predict.main(
+        ["--model_dir", str(text_model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(link), "--overwrite"]
+    )
+    umask = os.umask(0)
+    os.umask(umask)
+    assert not link.is_symlink() and link.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert "predicted_label" in link.read_text()

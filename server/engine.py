@@ -65,7 +65,6 @@ class EngineStats:
     layer_calls: list[int]  # per layer
     rows_run: list[int]  # per layer: rows its calls took (their mean fill is rows_run / layer_calls / batch size)
     exits: list[int]  # per layer: inputs answered there
-    queued: int = 0  # inputs waiting in the engine
 
 
 class LayerBatchingEngine:
@@ -120,7 +119,6 @@ class LayerBatchingEngine:
             if self._held + ticket.rows > self.max_queue:
                 raise EngineFull(f"{self._held} inputs are queued (at most {self.max_queue}).")
             self._held += ticket.rows
-            self.stats.queued = self._held
             self._arrivals.append((ticket, batch))
             self._wake.notify()
 
@@ -157,7 +155,6 @@ class LayerBatchingEngine:
             dropped += len(queue) - len(kept)
             queue[:] = kept
         self._held -= dropped
-        self.stats.queued = self._held
 
     def _join(self, ticket: Ticket, batch: dict) -> None:
         try:
@@ -209,7 +206,6 @@ class LayerBatchingEngine:
     def _finish(self, answered: list[tuple[tuple[Ticket, int], Answer | Exception]]) -> None:
         with self._wake:
             self._held -= len(answered)
-            self.stats.queued = self._held
         for (ticket, row), answer in answered:
             if not ticket.cancelled:
                 ticket.deliver(row, answer)

@@ -21,7 +21,7 @@ class EngineCollector:
     def collect(self):
         stats, size = self.engine.stats, self.engine.max_batch_size
         queued = GaugeMetricFamily("berxit_queue_inputs", "Inputs waiting in the engine, at any layer.")
-        queued.add_metric([], stats.queued)
+        queued.add_metric([], self.engine.held)
         calls = CounterMetricFamily("berxit_layer_calls", "Layer calls run.", labels=["layer"])
         rows = CounterMetricFamily("berxit_layer_rows", "Rows the layer calls took.", labels=["layer"])
         exits = CounterMetricFamily("berxit_exits", "Inputs answered at each layer.", labels=["layer"])
